@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Adam (Kingma & Ba 2015), with PyTorch's L2 weight decay and the AMSGrad variant (Reddi et al. 2018).
+
+#include <cmath>
+#include <utility>
+
+#include <Eigen/Core>
+
+#include "gantry/core/check.hpp"
+#include "gantry/core/error.hpp"
+#include "gantry/core/types.hpp"
+#include "gantry/optim/optimizer.hpp"
+
+namespace gantry::optim {
+
+/// Defaults and meaning follow torch.optim.Adam (PyTorch 1.13). GANs commonly lower beta1: 0.5 for
+/// DCGAN (Radford et al. 2016), beta1 = 0 and beta2 = 0.9 for WGAN-GP (Gulrajani et al. 2017, Algorithm 1).
+struct AdamOptions {
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  /// Added to the bias-corrected root of the second moment, outside the square root.
+  double epsilon = 1e-8;
+  /// L2 penalty added to the gradient as torch.optim.Adam does (not AdamW's decoupled decay).
+  double weight_decay = 0.0;
+  /// Divide by the running maximum of the second moment (Reddi et al. 2018, Algorithm 2).
+  bool amsgrad = false;
+
+  void validate() const {
+    using gantry::detail::finite;
+    using gantry::detail::require;
+    optim::detail::check_learning_rate("AdamOptions.", learning_rate);
+    require(beta1 >= 0 && beta1 < 1, "AdamOptions", "beta1", beta1, "in [0, 1)");
+    require(beta2 >= 0 && beta2 < 1, "AdamOptions", "beta2", beta2, "in [0, 1)");
+    require(epsilon > 0 && finite(epsilon), "AdamOptions", "epsilon", epsilon, "> 0 and finite");
+    require(weight_decay >= 0 && finite(weight_decay), "AdamOptions", "weight_decay", weight_decay,
+            ">= 0 and finite");
+  }
+};
+
+/// Minimizes; per step t = 1, 2, ... with g = gradient + weight_decay * p, in PyTorch 1.13's order:
+///   m = beta1 m + (1 - beta1) g,   v = beta2 v + (1 - beta2) g^2   (amsgrad: v_max = max(v_max, v))
+///   denominator = sqrt(v) / sqrt(1 - beta2^t) + epsilon,   step_size = learning_rate / (1 - beta1^t)
+///   p -= step_size * m / denominator
+/// The bias corrections are computed in double and rounded to Scalar once, as PyTorch does with
+/// Python floats.
+template <class ScalarType>
+class Adam {
+ public:
+  using Scalar = ScalarType;
+  using Options = AdamOptions;
+
+  /// Everything a bit-identical continuation needs.
+  struct State {
+    Index parameter_count = 0;  ///< 0 until the first step or reset
+    Index step_count = 0;       ///< t of the last step taken, used by the bias corrections
+    Vector<Scalar> first_moment;       ///< m; parameter_count entries
+    Vector<Scalar> second_moment;      ///< v; parameter_count entries
+    Vector<Scalar> max_second_moment;  ///< v_max; parameter_count entries with amsgrad, else empty
+  };
+
+  explicit Adam(Options options = {}) : options_(options) { options_.validate(); }
+
+  void reset(Index size) {
+    optim::detail::check_state_size("gantry::optim::Adam::reset", size);
+    state_.parameter_count = size;
+    state_.step_count = 0;
+    state_.first_moment.setZero(size);
+    state_.second_moment.setZero(size);
+    state_.max_second_moment.setZero(options_.amsgrad ? size : 0);
+  }
+
+  void step(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::Ref<const Vector<Scalar>>& gradient) {
+    constexpr const char* where = "gantry::optim::Adam::step";
+    optim::detail::check_step_sizes(where, state_.parameter_count, parameters.size(), gradient.size());
+    optim::detail::check_gradient_finite<Scalar>(where, gradient);
+    if (state_.parameter_count == 0) reset(parameters.size());
+
+    if (options_.weight_decay != 0) {
+      const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
+      update_moments(gradient.array() + weight_decay * parameters.array());
+    } else {
+      update_moments(gradient.array());
+    }
+    ++state_.step_count;
+    update_parameters(parameters);
+  }
+
+  double learning_rate() const { return options_.learning_rate; }
+  void set_learning_rate(double learning_rate) {
+    optim::detail::check_learning_rate("gantry::optim::Adam::set_learning_rate: ", learning_rate);
+    options_.learning_rate = learning_rate;
+  }
+
+  const Options& options() const { return options_; }
+  const State& state() const { return state_; }
+
+  void set_state(State state) {
+    constexpr const char* where = "gantry::optim::Adam::set_state";
+    const Index n = state.parameter_count;
+    optim::detail::check_state_counts(where, n, state.step_count);
+    optim::detail::check_state_buffer(where, "first_moment", state.first_moment, n);
+    optim::detail::check_state_buffer(where, "second_moment", state.second_moment, n, /*nonnegative=*/true);
+    optim::detail::check_state_buffer(where, "max_second_moment", state.max_second_moment,
+                                      options_.amsgrad ? n : 0, /*nonnegative=*/true);
+    state_ = std::move(state);
+  }
+
+ private:
+  // `g` is an array expression evaluated entry by entry: weight decay costs no temporary vector.
+  template <class Gradient>
+  void update_moments(const Eigen::ArrayBase<Gradient>& g) {
+    const Scalar beta1 = static_cast<Scalar>(options_.beta1);
+    const Scalar beta2 = static_cast<Scalar>(options_.beta2);
+    const Scalar one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
+    const Scalar one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
+    state_.first_moment.array() = beta1 * state_.first_moment.array() + one_minus_beta1 * g;
+    state_.second_moment.array() = beta2 * state_.second_moment.array() + one_minus_beta2 * g * g;
+    if (options_.amsgrad)
+      state_.max_second_moment.array() = state_.max_second_moment.array().max(state_.second_moment.array());
+  }
+
+  void update_parameters(Eigen::Ref<Vector<Scalar>> parameters) {
+    const double t = static_cast<double>(state_.step_count);
+    const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
+    const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
+    const Scalar step_size = static_cast<Scalar>(options_.learning_rate / bias_correction1);
+    const Scalar bias_correction2_sqrt = static_cast<Scalar>(std::sqrt(bias_correction2));
+    const Scalar epsilon = static_cast<Scalar>(options_.epsilon);
+    const Vector<Scalar>& second_moment = options_.amsgrad ? state_.max_second_moment : state_.second_moment;
+    parameters.array() -=
+        step_size * state_.first_moment.array() / (second_moment.array().sqrt() / bias_correction2_sqrt + epsilon);
+  }
+
+  Options options_;
+  State state_;
+};
+
+}  // namespace gantry::optim

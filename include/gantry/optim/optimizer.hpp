@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// What the trainer needs from an optimizer: a skeleton to copy, a detection trait and a check that names what is missing.
+
+#include <cmath>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <Eigen/Core>
+
+#include "gantry/core/check.hpp"
+#include "gantry/core/error.hpp"
+#include "gantry/core/types.hpp"
+
+namespace gantry::optim {
+
+// The optimizer interface. A type that provides these members works with the trainer; copy this
+// skeleton to write a new one (Sgd, RMSprop and Adam in this folder are complete examples).
+//
+//   template <class ScalarType>
+//   class MyOptimizer {
+//    public:
+//     using Scalar = ScalarType;
+//
+//     /// Sizes the state for `size` parameters and clears it. The only member allowed to allocate
+//     /// (besides the first `step`, which calls it when the state is still unsized).
+//     void reset(Index size);
+//
+//     /// One MINIMIZING update, in place: parameters -= update(gradient). `parameters` is the one
+//     /// flat vector holding every layer of a network; `gradient` has the same size. Throws
+//     /// ShapeError when the sizes disagree with each other or with the state, and performs no
+//     /// heap allocation once the state is sized.
+//     void step(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::Ref<const Vector<Scalar>>& gradient);
+//
+//     /// Read and changed between steps by schedules (and for per-player rates).
+//     double learning_rate() const;
+//     void set_learning_rate(double learning_rate);  // throws OptionError unless > 0 and finite
+//   };
+//
+// Recommended as well, for checkpoints (not required by the trainer): `using Options`, an
+// aggregate with `validate()`; `const Options& options() const`; a `struct State` holding everything
+// a bit-identical continuation needs; `const State& state() const` and `void set_state(State)`.
+
+namespace detail {
+
+// C++17 detection idiom: `Op<T>` is well-formed or the trait is false, never a hard error.
+template <class AlwaysVoid, template <class...> class Op, class... Args>
+struct detector : std::false_type {};
+
+template <template <class...> class Op, class... Args>
+struct detector<std::void_t<Op<Args...>>, Op, Args...> : std::true_type {};
+
+template <template <class...> class Op, class... Args>
+inline constexpr bool is_detected_v = detector<void, Op, Args...>::value;
+
+template <class T>
+using scalar_member_t = typename T::Scalar;
+
+template <class T>
+using step_member_t = decltype(std::declval<T&>().step(
+    std::declval<Eigen::Ref<Vector<typename T::Scalar>>>(),
+    std::declval<const Eigen::Ref<const Vector<typename T::Scalar>>&>()));
+
+template <class T>
+using reset_member_t = decltype(std::declval<T&>().reset(std::declval<Index>()));
+
+template <class T>
+using learning_rate_member_t = decltype(static_cast<double>(std::declval<const T&>().learning_rate()));
+
+template <class T>
+using set_learning_rate_member_t = decltype(std::declval<T&>().set_learning_rate(std::declval<double>()));
+
+}  // namespace detail
+
+template <class T>
+inline constexpr bool has_scalar_v = detail::is_detected_v<detail::scalar_member_t, T>;
+template <class T>
+inline constexpr bool has_step_v = detail::is_detected_v<detail::step_member_t, T>;
+template <class T>
+inline constexpr bool has_reset_v = detail::is_detected_v<detail::reset_member_t, T>;
+template <class T>
+inline constexpr bool has_learning_rate_v = detail::is_detected_v<detail::learning_rate_member_t, T>;
+template <class T>
+inline constexpr bool has_set_learning_rate_v = detail::is_detected_v<detail::set_learning_rate_member_t, T>;
+
+/// True when T provides every member of the skeleton above.
+template <class T>
+inline constexpr bool is_optimizer_v = has_scalar_v<T> && has_step_v<T> && has_reset_v<T> &&
+                                       has_learning_rate_v<T> && has_set_learning_rate_v<T>;
+
+/// Call (or `static_assert`) where an optimizer type enters: each missing member gets its own message.
+template <class T>
+constexpr bool check_optimizer() {
+  static_assert(has_scalar_v<T>, "gantry optimizer: missing member `using Scalar = float or double`");
+  // Without Scalar the signatures below cannot even be spelled; one message is enough then.
+  if constexpr (has_scalar_v<T>) {
+    static_assert(has_step_v<T>,
+                  "gantry optimizer: missing member `void step(Eigen::Ref<Vector> parameters, const "
+                  "Eigen::Ref<const Vector>& gradient)`");
+    static_assert(has_reset_v<T>, "gantry optimizer: missing member `void reset(Index size)`");
+    static_assert(has_learning_rate_v<T>, "gantry optimizer: missing member `double learning_rate() const`");
+    static_assert(has_set_learning_rate_v<T>,
+                  "gantry optimizer: missing member `void set_learning_rate(double learning_rate)`");
+  }
+  return is_optimizer_v<T>;
+}
+
+namespace detail {
+
+// Shared by the optimizers in this folder: the checks every public entry point makes.
+
+/// `prefix` is "AdamOptions." from validate() or "gantry::optim::Adam::set_learning_rate: " from the setter.
+inline void check_learning_rate(std::string_view prefix, double learning_rate) {
+  if (!(learning_rate > 0 && std::isfinite(learning_rate)))
+    throw OptionError(gantry::detail::message(prefix, "learning_rate must be > 0 and finite, given ", learning_rate));
+}
+
+/// A state of size 0 means "not sized yet"; an empty parameter vector is refused so the two never mix.
+inline void check_state_size(std::string_view where, Index size) {
+  if (size <= 0)
+    throw ShapeError(gantry::detail::message(where, ": parameter count must be > 0, given ", size));
+}
+
+/// Gradient against parameters, then parameters against a sized state (0 = unsized, anything goes).
+inline void check_step_sizes(std::string_view where, Index state_size, Index parameter_size, Index gradient_size) {
+  if (gradient_size != parameter_size)
+    throw ShapeError(gantry::detail::message(where, ": gradient expects ", parameter_size,
+                                             " entries (the size of parameters), given ", gradient_size));
+  if (state_size != 0 && parameter_size != state_size)
+    throw ShapeError(gantry::detail::message(where, ": parameters expect ", state_size,
+                                             " entries (the size of the optimizer state), given ", parameter_size));
+}
+
+/// A non-finite gradient would poison the moments forever; refuse it before touching the state.
+template <class Scalar>
+void check_gradient_finite(std::string_view where, const Eigen::Ref<const Vector<Scalar>>& gradient) {
+  if (gradient.allFinite()) return;
+  for (Index i = 0; i < gradient.size(); ++i)
+    if (!std::isfinite(static_cast<double>(gradient[i])))
+      throw DivergenceError(
+          gantry::detail::message(where, ": gradient has a non-finite value ", gradient[i], " at entry ", i));
+}
+
+/// For set_state: a buffer the options use has the state's size, one they do not use is empty.
+template <class Scalar>
+void check_state_buffer(std::string_view where, std::string_view field, const Vector<Scalar>& buffer,
+                        Index expected_size, bool nonnegative = false) {
+  if (buffer.size() != expected_size)
+    throw ShapeError(gantry::detail::message(where, ": ", field, " expects ", expected_size, " entries, given ",
+                                             buffer.size()));
+  gantry::detail::check_finite(where, field, buffer);
+  if (nonnegative) {
+    for (Index i = 0; i < buffer.size(); ++i)
+      if (buffer[i] < 0)
+        throw DataError(gantry::detail::message(where, ": ", field, " must be >= 0, given ", buffer[i],
+                                                " at entry ", i));
+  }
+}
+
+inline void check_state_counts(std::string_view where, Index parameter_count, Index step_count) {
+  if (parameter_count < 0)
+    throw DataError(gantry::detail::message(where, ": parameter_count must be >= 0, given ", parameter_count));
+  if (step_count < 0)
+    throw DataError(gantry::detail::message(where, ": step_count must be >= 0, given ", step_count));
+  if (parameter_count == 0 && step_count != 0)
+    throw DataError(gantry::detail::message(where, ": step_count must be 0 while parameter_count is 0, given ",
+                                            step_count));
+}
+
+}  // namespace detail
+}  // namespace gantry::optim
