@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// After the first call with a given batch size, the passes and the penalty gradient allocate nothing.
+
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <gantry/nn/gradient_penalty.hpp>
+#include <gantry/nn/hessian_vector.hpp>
+
+#include "catch.hpp"
+#include "support/networks.hpp"
+
+using gantry::Matrix;
+using gantry::Rng;
+using gantry::Vector;
+namespace nn = gantry::nn;
+
+namespace {
+/// Makes Eigen assert (which this build turns into an exception-free abort with a message) on any allocation.
+struct NoMallocScope {
+  NoMallocScope() { Eigen::internal::set_is_malloc_allowed(false); }
+  ~NoMallocScope() { Eigen::internal::set_is_malloc_allowed(true); }
+};
+}  // namespace
+
+TEMPLATE_TEST_CASE("steady-state passes perform no heap allocation", "[nn][allocation]", float, double) {
+  for (const auto& activation : {nn::Activation::relu(), nn::Activation::tanh()}) {
+    Rng rng(41);
+    nn::Mlp<TestType> critic({2, 32, 32, 32, 1}, activation);
+    critic.initialize(nn::InitScheme::he_uniform, rng);
+    Matrix<TestType> x(2, 16);
+    rng.fill_normal(x);
+    nn::Tape<TestType> tape;
+    Vector<TestType> gradient(critic.parameter_count());
+    const nn::GradientPenaltyOptions options;
+
+    // First calls size the tape.
+    critic.forward(x, tape);
+    tape.output_adjoint().setOnes();
+    critic.backward(tape, 0, x.cols(), &gradient, false, true);
+    nn::gradient_penalty(critic, x, options, tape, &gradient);
+
+    TestType penalty = 0;
+    {
+      NoMallocScope no_malloc;
+      for (int step = 0; step < 3; ++step) {
+        critic.forward(x, tape, x.cols());
+        tape.output_adjoint().setOnes();
+        critic.backward(tape, 0, x.cols(), &gradient, false, true);
+        nn::input_gradient(critic, x, tape);
+        penalty = nn::gradient_penalty(critic, x, options, tape, &gradient, true);
+      }
+    }
+    CHECK(std::isfinite(static_cast<double>(penalty)));
+    CHECK(gradient.allFinite());
+  }
+}
+
+TEST_CASE("the no-allocation guard is active in this test binary", "[nn][allocation]") {
+  // Guards against the test above passing because EIGEN_RUNTIME_NO_MALLOC silently did nothing.
+  REQUIRE_FALSE((Eigen::internal::set_is_malloc_allowed(false), Eigen::internal::is_malloc_allowed()));
+  Eigen::internal::set_is_malloc_allowed(true);
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+}
