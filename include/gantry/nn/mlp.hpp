@@ -320,17 +320,17 @@ class Mlp {
       if (l > 0) {
         auto below = tape.adjoint_[l - 1].middleCols(lo, N - lo);
         below.noalias() = layer.weight(theta).transpose() * adj;  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
-        if (dtheta) tape.adjoint_[l - 1].leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[l].rightCols(T);
+        if (dtheta) tape.adjoint_[l - 1].leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[l].middleCols(P, T);
         // Through h = s(a), dh = s'(a) da:  adj(a) = s'(a) adj(h) + s''(a) da adj(dh);  adj(da) = s'(a) adj(dh).
         s.scale_by_derivative(tape.pre_[l - 1].middleCols(lo, P - lo), tape.adjoint_[l - 1].middleCols(lo, P - lo));
         if (!s.piecewise_linear())
-          s.add_second_derivative_term(tape.pre_[l - 1].leftCols(T), tape.pre_[l - 1].rightCols(T),
-                                       tape.adjoint_[l - 1].rightCols(T), tape.adjoint_[l - 1].leftCols(T));
-        s.scale_by_derivative(tape.pre_[l - 1].leftCols(T), tape.adjoint_[l - 1].rightCols(T));
+          s.add_second_derivative_term(tape.pre_[l - 1].leftCols(T), tape.pre_[l - 1].middleCols(P, T),
+                                       tape.adjoint_[l - 1].middleCols(P, T), tape.adjoint_[l - 1].leftCols(T));
+        s.scale_by_derivative(tape.pre_[l - 1].leftCols(T), tape.adjoint_[l - 1].middleCols(P, T));
       } else if (want_input_adjoint) {
         tape.input_adjoint_.middleCols(lo, N - lo).noalias() = layer.weight(theta).transpose() * adj;
         if (lo > 0) tape.input_adjoint_.leftCols(lo).setZero();
-        if (dtheta) tape.input_adjoint_.leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[0].rightCols(T);
+        if (dtheta) tape.input_adjoint_.leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[0].middleCols(P, T);
       }
     }
   }

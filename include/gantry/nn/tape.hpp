@@ -2,6 +2,7 @@
 #pragma once
 /// The buffers one pass through an Mlp keeps: primal and tangent activations and their adjoints.
 
+#include <algorithm>
 #include <vector>
 
 #include "gantry/core/types.hpp"
@@ -16,8 +17,8 @@ class Mlp;
 /// Every buffer has P + T columns: P primal samples, then T tangent columns that belong to the first T
 /// primal samples. Keeping both streams side by side lets the reverse pass form the weight gradient
 /// [adj(a) adj(da)] [h dh]^T and the input adjoints W^T [adj(a) adj(da)] as single GEMMs of width P + T.
-/// Buffers are reallocated only when the network or P + T changes, so a steady loop allocates nothing.
-/// A tape may be reused by any network; use one tape per call site to keep sizes steady.
+/// Buffers only grow (to the widest P + T seen, or when the network changes) and passes work on their leading
+/// columns, so once a tape has seen its widest call, a loop that mixes batch sizes allocates nothing.
 template <class Scalar>
 class Tape {
  public:
@@ -27,41 +28,47 @@ class Tape {
   /// Network output a_L (outputs x P).
   auto output() const { return pre_.back().leftCols(primal_cols_); }
   /// Output tangent da_L (outputs x T), after a tangent pass.
-  auto output_tangent() const { return pre_.back().rightCols(tangent_cols_); }
+  auto output_tangent() const { return pre_.back().middleCols(primal_cols_, tangent_cols_); }
 
   /// Seeds for the backward and reverse passes: adjoint of a_L (outputs x P) and of da_L (outputs x T).
   auto output_adjoint() { return adjoint_.back().leftCols(primal_cols_); }
-  auto output_tangent_adjoint() { return adjoint_.back().rightCols(tangent_cols_); }
+  auto output_tangent_adjoint() { return adjoint_.back().middleCols(primal_cols_, tangent_cols_); }
 
   /// The input tangent (inputs x T), filled by the caller before a tangent pass that has one.
-  auto input_tangent() { return post_.front().rightCols(tangent_cols_); }
+  auto input_tangent() { return post_.front().middleCols(primal_cols_, tangent_cols_); }
   auto input() const { return post_.front().leftCols(primal_cols_); }
 
   /// Adjoints of the input after a backward or reverse pass that asked for them: (inputs x P), (inputs x T).
   auto input_adjoint() const { return input_adjoint_.leftCols(primal_cols_); }
-  auto input_tangent_adjoint() const { return input_adjoint_.rightCols(tangent_cols_); }
+  auto input_tangent_adjoint() const { return input_adjoint_.middleCols(primal_cols_, tangent_cols_); }
 
  private:
   friend class Mlp<Scalar>;
 
   void prepare(const std::vector<Index>& sizes, Index primal, Index tangent) {
-    const Index columns = primal + tangent;
     const std::size_t layers = sizes.size() - 1;
-    pre_.resize(layers);
-    post_.resize(layers);
-    adjoint_.resize(layers);
-    for (std::size_t l = 0; l < layers; ++l) {
-      pre_[l].resize(sizes[l + 1], columns);  // no-ops when the shape is unchanged
-      post_[l].resize(sizes[l], columns);
-      adjoint_[l].resize(sizes[l + 1], columns);
+    bool same_network = pre_.size() == layers && input_adjoint_.rows() == sizes[0];
+    for (std::size_t l = 0; same_network && l < layers; ++l) same_network = pre_[l].rows() == sizes[l + 1];
+    const Index columns = same_network ? std::max(capacity_, primal + tangent) : primal + tangent;
+    if (!same_network || columns != capacity_) {
+      pre_.resize(layers);
+      post_.resize(layers);
+      adjoint_.resize(layers);
+      for (std::size_t l = 0; l < layers; ++l) {
+        pre_[l].resize(sizes[l + 1], columns);
+        post_[l].resize(sizes[l], columns);
+        adjoint_[l].resize(sizes[l + 1], columns);
+      }
+      input_adjoint_.resize(sizes[0], columns);
+      capacity_ = columns;
     }
-    input_adjoint_.resize(sizes[0], columns);
     primal_cols_ = primal;
     tangent_cols_ = tangent;
   }
 
   Index primal_cols_ = 0;
   Index tangent_cols_ = 0;
+  Index capacity_ = 0;  ///< columns allocated in every buffer (>= P + T)
   std::vector<Matrix<Scalar>> pre_;      ///< pre_[l]: a of layer l (outputs_l x P+T); tangent columns hold da
   std::vector<Matrix<Scalar>> post_;     ///< post_[l]: input h of layer l (inputs_l x P+T); post_[0] = [x, dx]
   std::vector<Matrix<Scalar>> adjoint_;  ///< adjoint_[l]: adjoint of pre_[l]
