@@ -2,6 +2,7 @@
 #pragma once
 /// Network shapes and activations every derivative test runs over, chosen to catch off-by-one mistakes.
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,21 @@ Vector<Scalar> random_vector(Index size, Rng& rng) {
   Vector<Scalar> v(size);
   rng.fill_normal(v);
   return v;
+}
+
+/// The smallest |a| over every hidden pre-activation of `net` on x. Finite differences of a piecewise-linear
+/// network are only valid when no pre-activation lies within the stencil's reach of a kink at 0.
+inline double min_abs_hidden_preactivation(const nn::Mlp<double>& net, const Matrix<double>& x) {
+  Matrix<double> h = x;
+  double smallest = INFINITY;
+  for (Index l = 0; l + 1 < net.layer_count(); ++l) {
+    Matrix<double> a = net.weight(l) * h;
+    if (net.options().bias) a.colwise() += net.bias(l);
+    smallest = std::min(smallest, a.cwiseAbs().minCoeff());
+    h = Matrix<double>::Zero(a.rows(), a.cols());
+    net.hidden_activation().value(a, h);
+  }
+  return smallest;
 }
 
 }  // namespace gantry::test

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Gradient-norm penalties on the critic: WGAN-GP (two- and one-sided) and zero-centred R1 / R2.
+
+#include <string>
+
+#include "gantry/core/check.hpp"
+#include "gantry/loss/regularizer.hpp"
+#include "gantry/nn/gradient_penalty.hpp"
+
+namespace gantry::loss {
+
+/// WGAN-GP: lambda * E (|grad_x D(x_hat)| - 1)^2 (Gulrajani et al. 2017, eq. 3), or with `one_sided`
+/// lambda * E max(0, |g| - 1)^2; by default at per-sample interpolates.
+struct GradientPenalty {
+  double lambda = 10.0;
+  bool one_sided = false;
+  PenaltyPoints at = PenaltyPoints::interpolates;
+
+  void validate() const {
+    gantry::detail::require(gantry::detail::finite(lambda) && lambda >= 0, "gantry::loss::GradientPenalty", "lambda",
+                            lambda, "finite and >= 0");
+  }
+  std::string name() const { return one_sided ? "one_sided_gradient_penalty" : "gradient_penalty"; }
+  PenaltyPoints points() const { return at; }
+  template <class S>
+  S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
+    return nn::penalty_and_seed(nn::GradientPenaltyOptions{lambda, 1.0, one_sided}, g, seed);
+  }
+};
+
+/// Zero-centred penalty gamma/2 * E |grad_x D(x)|^2 (Mescheder et al. 2018, eq. 9 for R1 at real samples,
+/// eq. 10 for R2 at fake samples). Note the 1/2: gamma multiplies half the squared norm.
+struct ZeroCenteredPenalty {
+  double gamma = 10.0;
+  PenaltyPoints at = PenaltyPoints::real;
+
+  void validate() const {
+    gantry::detail::require(gantry::detail::finite(gamma) && gamma >= 0, "gantry::loss::ZeroCenteredPenalty", "gamma",
+                            gamma, "finite and >= 0");
+  }
+  std::string name() const {
+    switch (at) {
+      case PenaltyPoints::real: return "r1";
+      case PenaltyPoints::fake: return "r2";
+      case PenaltyPoints::real_and_fake: return "r1_r2";
+      case PenaltyPoints::interpolates: return "zero_centered_interpolates";
+    }
+    return "zero_centered";
+  }
+  PenaltyPoints points() const { return at; }
+  template <class S>
+  S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
+    return nn::penalty_and_seed(nn::GradientPenaltyOptions{gamma / 2, 0.0, false}, g, seed);
+  }
+};
+
+}  // namespace gantry::loss

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// WGAN weight clipping: after each critic optimizer step every critic parameter is projected to [-c, c].
+
+#include <string>
+
+#include "gantry/core/check.hpp"
+#include "gantry/loss/regularizer.hpp"
+
+namespace gantry::loss {
+
+/// Arjovsky et al. 2017, Algorithm 1: a projection after the step, not a gradient term. Biases are clipped too.
+struct WeightClipping {
+  double clip = 0.01;
+
+  void validate() const {
+    gantry::detail::require(gantry::detail::finite(clip) && clip > 0, "gantry::loss::WeightClipping", "clip", clip,
+                            "finite and > 0");
+  }
+  std::string name() const { return "weight_clipping"; }
+  template <class S>
+  void project_critic(nn::Mlp<S>& critic) const {
+    const S c = static_cast<S>(clip);
+    critic.parameters() = critic.parameters().cwiseMax(-c).cwiseMin(c);
+  }
+};
+
+}  // namespace gantry::loss

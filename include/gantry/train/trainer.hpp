@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The generic GAN trainer: alternating (n_critic) or simultaneous updates of any policy, with callbacks.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "gantry/core/check.hpp"
+#include "gantry/core/rng.hpp"
+#include "gantry/data/sampler.hpp"
+#include "gantry/nn/mlp.hpp"
+#include "gantry/optim/optimizer.hpp"
+#include "gantry/policy.hpp"
+#include "gantry/train/batch.hpp"
+#include "gantry/train/callbacks.hpp"
+#include "gantry/train/evaluation.hpp"
+#include "gantry/train/evaluator.hpp"
+#include "gantry/train/step_stats.hpp"
+
+namespace gantry::train {
+
+enum class Schedule {
+  alternating,   ///< n_critic critic steps, then one generator step (each step on a fresh batch)
+  simultaneous,  ///< both players' gradients at the same point, then both steps (consensus, the Dirac-GAN analysis)
+};
+
+inline const char* schedule_name(Schedule s) { return s == Schedule::alternating ? "alternating" : "simultaneous"; }
+
+inline Schedule schedule_from_name(const std::string& name) {
+  if (name == "alternating") return Schedule::alternating;
+  if (name == "simultaneous") return Schedule::simultaneous;
+  throw OptionError(gantry::detail::message("gantry::train::schedule_from_name: unknown schedule '", name,
+                                            "' (expected alternating or simultaneous)"));
+}
+
+struct TrainerOptions {
+  Index batch_size = 256;
+  Index n_critic = 5;                      ///< critic steps per generator step (alternating only; 1 when simultaneous)
+  Schedule schedule = Schedule::alternating;
+  bool generator_first = false;            ///< alternating: generator step before the critic steps (some reference code)
+  std::uint64_t seed = 0;                  ///< seeds the trainer's Rng: batches, noise, interpolation weights
+
+  void validate() const {
+    constexpr const char* owner = "gantry::train::TrainerOptions";
+    gantry::detail::require(batch_size >= 1, owner, "batch_size", batch_size, ">= 1");
+    gantry::detail::require(n_critic >= 1, owner, "n_critic", n_critic, ">= 1");
+    gantry::detail::require(schedule == Schedule::alternating || n_critic == 1, owner, "n_critic", n_critic,
+                            "1 with the simultaneous schedule (both players step once at the same point)");
+  }
+};
+
+/// Trains `generator` against `critic` under `Policy`. Owns both networks, both optimizers and both samplers
+/// (a user reads them through the accessors). Deterministic: the same seed gives bit-identical parameters.
+///
+/// Per generator iteration (alternating, critic first):
+///   repeat n_critic: draw a batch; critic gradient; critic optimizer step; projections (weight clipping)
+///   draw a batch; generator gradient; generator optimizer step
+template <class Policy, class Scalar, class DataSampler, class NoiseSampler, class CriticOptimizer,
+          class GeneratorOptimizer>
+class Trainer {
+  static_assert(data::check_sampler<DataSampler, Scalar>(), "");
+  static_assert(data::check_sampler<NoiseSampler, Scalar>(), "");
+  static_assert(optim::check_optimizer<CriticOptimizer>(), "");
+  static_assert(optim::check_optimizer<GeneratorOptimizer>(), "");
+
+ public:
+  using Mlp = nn::Mlp<Scalar>;
+  using Stats = StepStats<Scalar>;
+
+  Trainer(Policy policy, Mlp generator, Mlp critic, DataSampler data, NoiseSampler noise, CriticOptimizer critic_optimizer,
+          GeneratorOptimizer generator_optimizer, TrainerOptions options = {})
+      : policy_(std::move(policy)),
+        generator_(std::move(generator)),
+        critic_(std::move(critic)),
+        data_(std::move(data)),
+        noise_(std::move(noise)),
+        critic_optimizer_(std::move(critic_optimizer)),
+        generator_optimizer_(std::move(generator_optimizer)),
+        options_(options),
+        rng_(options.seed) {
+    constexpr const char* where = "gantry::train::Trainer";
+    options_.validate();
+    policy_.validate();
+    if (generator_.output_size() != critic_.input_size())
+      throw ShapeError(gantry::detail::message(where, ": generator output size ", generator_.output_size(),
+                                               " differs from critic input size ", critic_.input_size()));
+    if (critic_.output_size() != 1)
+      throw ShapeError(gantry::detail::message(where, ": the critic must have 1 output, it has ", critic_.output_size()));
+    if (data_.dimension() != critic_.input_size())
+      throw ShapeError(gantry::detail::message(where, ": data sampler dimension ", data_.dimension(),
+                                               " differs from critic input size ", critic_.input_size()));
+    if (noise_.dimension() != generator_.input_size())
+      throw ShapeError(gantry::detail::message(where, ": noise sampler dimension ", noise_.dimension(),
+                                               " differs from generator input size ", generator_.input_size()));
+  }
+
+  /// Runs `iterations` generator iterations; callbacks may stop earlier. Returns the last iteration's stats.
+  template <class... Callbacks>
+  Stats fit(Index iterations, Callbacks&&... callbacks) {
+    if (iterations < 0)
+      throw OptionError(gantry::detail::message("gantry::train::Trainer::fit: iterations must be >= 0, given ", iterations));
+    const auto start = std::chrono::steady_clock::now();
+    target_ = iteration_ + iterations;
+    dispatch_train_begin(*this, callbacks...);
+    Stats stats;
+    for (Index i = 0; i < iterations; ++i) {
+      stats = step();
+      stats.total_iterations = target_;
+      stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (dispatch_step_end(*this, stats, callbacks...)) break;
+    }
+    dispatch_train_end(*this, callbacks...);
+    return stats;
+  }
+
+  /// One generator iteration under the schedule.
+  Stats step() {
+    Stats stats;
+    stats.estimates_wasserstein = Policy::objective_type::estimates_wasserstein;
+    if (options_.schedule == Schedule::simultaneous) {
+      draw_batch(batch_);
+      const Values<Scalar> values =
+          evaluator_.both_gradients(policy_, generator_, critic_, batch_, critic_gradient_, generator_gradient_);
+      critic_optimizer_.step(critic_.parameters(), critic_gradient_);
+      project_critic();
+      generator_optimizer_.step(generator_.parameters(), generator_gradient_);
+      stats.take_critic(values);
+      stats.generator_loss = values.generator_loss;
+    } else {
+      if (options_.generator_first) stats.generator_loss = generator_step();
+      for (Index k = 0; k < options_.n_critic; ++k) stats.take_critic(critic_step());
+      if (!options_.generator_first) stats.generator_loss = generator_step();
+    }
+    stats.iteration = ++iteration_;
+    return stats;
+  }
+
+  /// Draws a batch the way training does (advances the trainer's Rng).
+  void draw_batch(Batch<Scalar>& batch) {
+    const Index b = options_.batch_size;
+    batch.real.resize(critic_.input_size(), b);
+    batch.z.resize(generator_.input_size(), b);
+    data_.sample(batch.real, rng_);
+    gantry::detail::check_finite("gantry::train::Trainer::draw_batch", "a batch from the data sampler", batch.real);
+    noise_.sample(batch.z, rng_);
+    gantry::detail::check_finite("gantry::train::Trainer::draw_batch", "a batch from the noise sampler", batch.z);
+    if constexpr (Policy::has_penalty) {
+      batch.eps.resize(b);
+      rng_.fill_uniform(batch.eps);
+    }
+    if constexpr (Policy::has_noise) {
+      batch.fake_noise.setZero(critic_.input_size(), b);
+      noise_scratch_.resize(critic_.input_size(), b);
+      policy_.for_each_regularizer([&](const auto& r) {
+        if constexpr (loss::is_noise_v<std::decay_t<decltype(r)>>) {
+          r.template sample_noise<Scalar>(noise_scratch_, rng_);
+          batch.real += noise_scratch_;
+          r.template sample_noise<Scalar>(noise_scratch_, rng_);
+          batch.fake_noise += noise_scratch_;
+        }
+      });
+    }
+  }
+
+  /// The evaluation API: both players' losses, regularizers and total gradients on `batch`, no update.
+  Evaluation<Scalar> evaluate(const Batch<Scalar>& batch) {
+    Evaluation<Scalar> result;
+    static_cast<Values<Scalar>&>(result) = evaluator_.both_gradients(
+        policy_, generator_, critic_, batch, result.critic_gradient, result.generator_gradient);
+    return result;
+  }
+
+  // ---- access ----
+  Mlp& generator() { return generator_; }
+  const Mlp& generator() const { return generator_; }
+  Mlp& critic() { return critic_; }
+  const Mlp& critic() const { return critic_; }
+  Policy& policy() { return policy_; }
+  const Policy& policy() const { return policy_; }
+  CriticOptimizer& critic_optimizer() { return critic_optimizer_; }
+  GeneratorOptimizer& generator_optimizer() { return generator_optimizer_; }
+  DataSampler& data_sampler() { return data_; }
+  NoiseSampler& noise_sampler() { return noise_; }
+  const TrainerOptions& options() const { return options_; }
+  Rng& rng() { return rng_; }
+  Index iteration() const { return iteration_; }
+  void set_iteration(Index iteration) { iteration_ = iteration; }
+  Index target_iterations() const { return target_; }
+
+  /// Samples from the generator: (data dimension x n).
+  Matrix<Scalar> generate(Index n) {
+    Matrix<Scalar> z(generator_.input_size(), n);
+    noise_.sample(z, rng_);
+    return generator_(z);
+  }
+
+ private:
+  Values<Scalar> critic_step() {
+    draw_batch(batch_);
+    const Values<Scalar> values = evaluator_.critic_gradient(policy_, generator_, critic_, batch_, critic_gradient_);
+    critic_optimizer_.step(critic_.parameters(), critic_gradient_);
+    project_critic();
+    return values;
+  }
+
+  Scalar generator_step() {
+    draw_batch(batch_);
+    const Values<Scalar> values =
+        evaluator_.generator_gradient(policy_, generator_, critic_, batch_, generator_gradient_);
+    generator_optimizer_.step(generator_.parameters(), generator_gradient_);
+    return values.generator_loss;
+  }
+
+  void project_critic() {
+    policy_.for_each_regularizer([&](const auto& r) {
+      if constexpr (loss::is_projection_v<std::decay_t<decltype(r)>>) r.project_critic(critic_);
+    });
+  }
+
+  Policy policy_;
+  Mlp generator_;
+  Mlp critic_;
+  DataSampler data_;
+  NoiseSampler noise_;
+  CriticOptimizer critic_optimizer_;
+  GeneratorOptimizer generator_optimizer_;
+  TrainerOptions options_;
+  Rng rng_;
+  Index iteration_ = 0;
+  Index target_ = 0;
+  Evaluator<Policy, Scalar> evaluator_;
+  Batch<Scalar> batch_;
+  Matrix<Scalar> noise_scratch_;
+  Vector<Scalar> critic_gradient_, generator_gradient_;
+};
+
+/// Deduces every template argument: `auto trainer = make_trainer(WganGp{}, generator, critic, ...);`
+template <class Policy, class Scalar, class DataSampler, class NoiseSampler, class CriticOptimizer,
+          class GeneratorOptimizer>
+auto make_trainer(Policy policy, nn::Mlp<Scalar> generator, nn::Mlp<Scalar> critic, DataSampler data, NoiseSampler noise,
+                  CriticOptimizer critic_optimizer, GeneratorOptimizer generator_optimizer, TrainerOptions options = {}) {
+  return Trainer<Policy, Scalar, DataSampler, NoiseSampler, CriticOptimizer, GeneratorOptimizer>(
+      std::move(policy), std::move(generator), std::move(critic), std::move(data), std::move(noise),
+      std::move(critic_optimizer), std::move(generator_optimizer), options);
+}
+
+}  // namespace gantry::train
