@@ -2,6 +2,7 @@
 #pragma once
 /// Reading a point set from a CSV file (one point per row) and a sampler that draws from it.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -13,8 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
 #include "gantry/core/rng.hpp"
@@ -25,7 +24,9 @@ namespace gantry::data {
 namespace detail {
 
 inline std::string_view trim(std::string_view text) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+  };
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   return text;
@@ -36,7 +37,8 @@ inline std::vector<std::string_view> split_fields(std::string_view line) {
   std::size_t start = 0;
   while (true) {
     const std::size_t comma = line.find(',', start);
-    fields.push_back(trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    const std::size_t length = comma == std::string_view::npos ? std::string_view::npos : comma - start;
+    fields.push_back(trim(line.substr(start, length)));
     if (comma == std::string_view::npos) return fields;
     start = comma + 1;
   }
@@ -78,7 +80,7 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
   std::ifstream file(path);
   if (!file) throw IoError(gantry::detail::message(where, ": cannot open '", path.string(), "' for reading"));
 
-  std::vector<double> values;  // row-major while reading; the number of columns is fixed by the first data row
+  std::vector<double> values;  // row-major while reading; line 1 (header or data) fixes the number of columns
   std::size_t columns = 0;
   std::size_t first_data_line = 0;
   std::size_t rows = 0;
@@ -116,12 +118,13 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
       double value = 0.0;
       switch (detail::parse_number(fields[c], value)) {
         case detail::FieldParse::empty:
-          throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1),
-                                                  "empty field, expected a number"));
+          throw DataError(
+              gantry::detail::message(detail::csv_where(path, line_number, c + 1), "empty field, expected a number"));
         case detail::FieldParse::text:
           throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), "'", fields[c],
                                                   "' is not a number",
-                                                  line_number == 1 ? "" : " (only line 1 may be a header of names)"));
+                                                  line_number == 1 ? " (a header on line 1 must hold names only)"
+                                                                   : " (only line 1 may be a header of names)"));
         case detail::FieldParse::out_of_range:
           throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), "'", fields[c],
                                                   "' is out of the range of double"));
@@ -138,8 +141,8 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
     }
     ++rows;
   }
-  if (file.bad()) throw IoError(gantry::detail::message(where, ": reading '", path.string(), "' failed after line ",
-                                                        line_number));
+  if (file.bad())
+    throw IoError(gantry::detail::message(where, ": reading '", path.string(), "' failed after line ", line_number));
   if (rows == 0)
     throw DataError(gantry::detail::message(where, ": '", path.string(), "' line ", line_number + 1, ", column 1: ",
                                             line_number == 0 ? "the file is empty" : "the file has no data rows",

@@ -2,10 +2,9 @@
 #pragma once
 /// The sampler interface (data and latent noise), its compile-time check, and the two standard noise samplers.
 
+#include <Eigen/Core>
 #include <type_traits>
 #include <utility>
-
-#include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -44,9 +43,10 @@ struct has_dimension<T, std::void_t<decltype(std::declval<const T&>().dimension(
 template <class T, class Scalar, class = void>
 struct has_sample : std::false_type {};
 template <class T, class Scalar>
-struct has_sample<T, Scalar,
-                  std::void_t<decltype(std::declval<T&>().sample(std::declval<Eigen::Ref<Matrix<Scalar>>&>(),
-                                                                 std::declval<Rng&>()))>> : std::true_type {};
+struct has_sample<
+    T, Scalar,
+    std::void_t<decltype(std::declval<T&>().sample(std::declval<Eigen::Ref<Matrix<Scalar>>&>(), std::declval<Rng&>()))>>
+    : std::true_type {};
 
 // A sampler need not declare its Scalar: then it is whichever of double and float its sample() accepts.
 template <class T, class = void>
@@ -66,17 +66,18 @@ using sampler_scalar_t = typename detail::sampler_scalar<T>::type;
 
 /// True when T has `Index dimension() const` and `sample(Eigen::Ref<Matrix<Scalar>>, Rng&)`.
 template <class T, class Scalar = sampler_scalar_t<T>>
-inline constexpr bool is_sampler_v = detail::has_dimension<T>::value && detail::has_sample<T, Scalar>::value;
+inline constexpr bool is_sampler_v = (detail::has_dimension<T>::value && detail::has_sample<T, Scalar>::value);
 
 /// Fails to compile, naming the missing member, when T is not a sampler of Scalar; call it where a
 /// sampler type enters (the trainer, the metrics) so the error points at the interface, not at a use deep inside.
 template <class T, class Scalar = sampler_scalar_t<T>>
 constexpr bool check_sampler() {
   static_assert(detail::has_dimension<T>::value,
-                "gantry sampler: missing member `Index dimension() const` (see the skeleton in gantry/data/sampler.hpp)");
+                "gantry sampler: missing member `Index dimension() const` "
+                "(see the skeleton in gantry/data/sampler.hpp)");
   static_assert(detail::has_sample<T, Scalar>::value,
-                "gantry sampler: missing member `void sample(Eigen::Ref<gantry::Matrix<Scalar>> out, gantry::Rng& rng)` "
-                "for this Scalar (see the skeleton in gantry/data/sampler.hpp)");
+                "gantry sampler: missing member `void sample(Eigen::Ref<gantry::Matrix<Scalar>> out, gantry::Rng& rng)`"
+                " for this Scalar (see the skeleton in gantry/data/sampler.hpp)");
   return true;
 }
 
@@ -107,8 +108,7 @@ class UniformNoise {
  public:
   using Scalar = ScalarT;
 
-  UniformNoise(Index dimension, double low = -1.0, double high = 1.0)
-      : dimension_(dimension), low_(low), high_(high) {
+  UniformNoise(Index dimension, double low = -1.0, double high = 1.0) : dimension_(dimension), low_(low), high_(high) {
     gantry::detail::require(dimension >= 1, "gantry::data::UniformNoise", "dimension", dimension, ">= 1");
     gantry::detail::require(gantry::detail::finite(low), "gantry::data::UniformNoise", "low", low, "finite");
     gantry::detail::require(gantry::detail::finite(high) && high > low, "gantry::data::UniformNoise", "high", high,

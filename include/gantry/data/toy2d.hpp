@@ -2,11 +2,10 @@
 #pragma once
 /// The toy distributions of the GAN literature (8 and 25 Gaussians, swiss roll, ring) and the Dirac point mass.
 
+#include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
 #include <utility>
-
-#include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -32,8 +31,8 @@ class GaussianMixture {
       throw ShapeError(gantry::detail::message("gantry::data::GaussianMixture: centers expects at least 1x1, given ",
                                                gantry::detail::shape_string(centers_.rows(), centers_.cols())));
     gantry::detail::check_finite("gantry::data::GaussianMixture", "centers", centers_);
-    gantry::detail::require(gantry::detail::finite(stddev) && stddev >= 0.0, "gantry::data::GaussianMixture",
-                            "stddev", stddev, "finite and >= 0");
+    gantry::detail::require(gantry::detail::finite(stddev) && stddev >= 0.0, "gantry::data::GaussianMixture", "stddev",
+                            stddev, "finite and >= 0");
   }
 
   Index dimension() const { return centers_.rows(); }
@@ -63,8 +62,8 @@ class GaussianMixture {
 
 /// Settings of EightGaussians, in the reference code's units (before the division by `divisor`).
 struct EightGaussiansOptions {
-  double radius = 2.0;    // gan_toy.py: scale = 2
-  double stddev = 0.02;   // per coordinate
+  double radius = 2.0;     // gan_toy.py: scale = 2
+  double stddev = 0.02;    // per coordinate
   double divisor = 1.414;  // the whole sample is divided by this
 
   void validate() const {
@@ -128,8 +127,14 @@ Matrix<Scalar> eight_gaussians_centers(const EightGaussiansOptions& options) {
   options.validate();
   const double diagonal = 1.0 / std::sqrt(2.0);
   // gan_toy.py's order: the four axis points, then the four diagonals.
-  const double unit[8][2] = {{1, 0},  {-1, 0},  {0, 1},          {0, -1},           {diagonal, diagonal},
-                             {-diagonal, diagonal}, {diagonal, -diagonal}, {-diagonal, -diagonal}};
+  const double unit[8][2] = {{1, 0},
+                             {-1, 0},
+                             {0, 1},
+                             {0, -1},
+                             {diagonal, diagonal},
+                             {-diagonal, diagonal},
+                             {diagonal, -diagonal},
+                             {-diagonal, -diagonal}};
   Matrix<Scalar> centers(2, 8);
   for (Index k = 0; k < 8; ++k)
     for (Index i = 0; i < 2; ++i) centers(i, k) = static_cast<Scalar>(options.radius * unit[k][i] / options.divisor);

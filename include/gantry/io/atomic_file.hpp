@@ -82,14 +82,14 @@ class TemporaryFile {
     fd_ = -1;
     // close() can report a deferred write error (NFS), so it is checked, not left to the destructor.
     if (::close(fd) != 0) fail("cannot close the temporary file", errno);
-    if (::rename(path_.c_str(), target_.c_str()) != 0) fail("cannot rename the temporary file over it", errno);
+    if (::rename(path_.c_str(), target_.c_str()) != 0) fail("cannot rename over it the temporary file", errno);
     path_.clear();
   }
 
  private:
   [[noreturn]] void fail(const char* what, int error) const {
-    throw IoError(gantry::detail::message(where_, ": writing '", target_, "': ", what, " '", path_,
-                                          "': ", os_error(error)));
+    throw IoError(gantry::detail::message(where_, ": writing '", target_, "': ", what, " '", path_, "': ",
+                                          os_error(error)));
   }
 
   const char* where_;

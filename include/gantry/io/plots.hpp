@@ -85,7 +85,7 @@ struct HeatmapOptions {
   std::string fake_color = "#2ca02c";
   double width = 640.0;  ///< the whole figure, in pixels
   double height = 580.0;
-  int levels = 12;  ///< filled contour bands; 0 colours every cell continuously
+  int levels = 12;  ///< filled contour bands (quantised values); 0: near-continuous, 64 fine bands
   ColorMap color_map = ColorMap::viridis;
   std::optional<double> value_min;  ///< fixes the colour range (e.g. the same for every frame of a run)
   std::optional<double> value_max;
@@ -608,8 +608,9 @@ inline std::string critic_heatmap_svg(const Eigen::Ref<const Eigen::MatrixXd>& v
     }
   }
 
-  // Every cell gets one of n_colors colours; with bands the colour is that of the band's middle.
-  const int n_colors = options.levels > 0 ? options.levels : 256;
+  // Every cell gets one of n_colors colours, that of its band's middle. "Continuous" is 64 bands:
+  // finer steps are invisible, and equal neighbours merge into one <rect>, keeping the file small.
+  const int n_colors = options.levels > 0 ? options.levels : 64;
   std::vector<std::string> colors(static_cast<std::size_t>(n_colors));
   for (int k = 0; k < n_colors; ++k)
     colors[static_cast<std::size_t>(k)] = detail::color_at(options.color_map, (k + 0.5) / n_colors);
@@ -653,9 +654,9 @@ inline std::string critic_heatmap_svg(const Eigen::Ref<const Eigen::MatrixXd>& v
   const double top = layout.plot_top;
   const double cell_width = layout.plot_width / static_cast<double>(nx);
   const double cell_height = layout.plot_height / static_cast<double>(ny);
-  // Each run overlaps its right and lower neighbour by half a pixel, which is painted over next:
-  // anti-aliased shared edges would otherwise show hairline seams.
-  constexpr double overlap = 0.5;
+  // Each run overlaps its right and lower neighbour by a pixel, which is painted over next:
+  // anti-aliased edges at fractional pixels would otherwise let the background show as hairlines.
+  constexpr double overlap = 1.0;
   doc.begin_group(SvgAttributes().set("class", "heatmap"));
   for (Index j = ny - 1; j >= 0; --j) {
     const double y = top + static_cast<double>(ny - 1 - j) * cell_height;
@@ -680,18 +681,14 @@ inline std::string critic_heatmap_svg(const Eigen::Ref<const Eigen::MatrixXd>& v
                     y_scale, detail::linear_ticks(bounds.y_min, bounds.y_max), options.x_label, options.y_label,
                     false);
 
-  // Colour bar: one rect per band (or 64 steps when continuous), low values at the bottom.
+  // Colour bar: one rect per band, low values at the bottom.
   const double bar_left = layout.plot_right() + bar_gap;
-  const int bar_steps = options.levels > 0 ? options.levels : 64;
-  const double step_height = layout.plot_height / bar_steps;
+  const double step_height = layout.plot_height / n_colors;
   doc.begin_group(SvgAttributes().set("class", "colorbar"));
-  for (int k = 0; k < bar_steps; ++k) {
-    const double t = (k + 0.5) / bar_steps;
-    const std::string& color =
-        options.levels > 0 ? colors[static_cast<std::size_t>(k)] : detail::color_at(options.color_map, t);
+  for (int k = 0; k < n_colors; ++k) {
     const double y = layout.plot_bottom() - static_cast<double>(k + 1) * step_height;
-    doc.rect(bar_left, y, bar_width, step_height + (k + 1 < bar_steps ? overlap : 0.0),
-             SvgAttributes().set("fill", color));
+    doc.rect(bar_left, y, bar_width, step_height + (k > 0 ? overlap : 0.0),
+             SvgAttributes().set("fill", colors[static_cast<std::size_t>(k)]));
   }
   doc.rect(bar_left, top, bar_width, layout.plot_height,
            SvgAttributes().set("fill", "none").set("stroke", "#333").set("stroke-width", 1.0));
@@ -855,7 +852,6 @@ inline std::string curves_svg(const std::vector<Series>& series, const CurvesOpt
     doc.end_group();
   }
   doc.end_group();
-  (void)where;
   return doc.str();
 }
 

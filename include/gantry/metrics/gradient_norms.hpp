@@ -2,11 +2,10 @@
 #pragma once
 /// Summary statistics of per-sample gradient norms, e.g. of the critic's input gradients under a penalty.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -16,9 +15,9 @@ namespace gantry::metrics {
 
 /// The result of gradient_norm_stats; all over the per-column Euclidean norms.
 struct GradientNormStats {
-  Index count = 0;                  // number of gradients (columns)
+  Index count = 0;  // number of gradients (columns)
   double mean = 0.0;
-  double stddev = 0.0;              // population standard deviation (divides by count)
+  double stddev = 0.0;  // population standard deviation (divides by count)
   double min = 0.0;
   double max = 0.0;
   double fraction_above_one = 0.0;  // share of norms strictly greater than 1
@@ -54,7 +53,9 @@ GradientNormStats gradient_norm_stats(const Eigen::MatrixBase<Derived>& gradient
   const auto count = static_cast<double>(stats.count);
   stats.mean = sum / count;
   // Two passes: the one-pass E[x^2] - E[x]^2 cancels badly when all norms are close to 1, the usual case.
-  stats.stddev = std::sqrt((norms.array() - stats.mean).square().sum() / count);
+  // Deviations are scaled by the largest norm so that their squares cannot overflow.
+  if (stats.max > 0.0)
+    stats.stddev = stats.max * std::sqrt(((norms.array() - stats.mean) / stats.max).square().sum() / count);
   stats.fraction_above_one = static_cast<double>(above_one) / count;
   return stats;
 }

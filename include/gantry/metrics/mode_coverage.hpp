@@ -2,12 +2,11 @@
 #pragma once
 /// Mode coverage of generated samples against a known mixture: modes covered and high-quality fraction.
 
+#include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -17,9 +16,9 @@ namespace gantry::metrics {
 
 /// The result of mode_coverage.
 struct ModeCoverage {
-  Index modes_covered = 0;             // modes with at least one high-quality sample
-  Index modes = 0;                     // number of centres
-  double high_quality_fraction = 0.0;  // high-quality samples / all samples
+  Index modes_covered = 0;                   // modes with at least one high-quality sample
+  Index modes = 0;                           // number of centres
+  double high_quality_fraction = 0.0;        // high-quality samples / all samples
   std::vector<Index> samples_per_mode;       // samples whose nearest centre is this mode
   std::vector<Index> high_quality_per_mode;  // of those, the ones within the radius
 };

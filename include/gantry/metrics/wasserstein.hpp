@@ -2,14 +2,13 @@
 #pragma once
 /// The exact 1-Wasserstein distance between two equal-size point sets, and its real-vs-real baseline.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -30,7 +29,7 @@ inline std::vector<Index> min_cost_assignment(const std::vector<double>& cost, I
   const double infinity = std::numeric_limits<double>::infinity();
   std::vector<double> row_potential(size, 0.0), column_potential(size, 0.0);
   std::vector<Index> column_of_row(size, -1), row_of_column(size, -1);
-  std::vector<double> path_cost(size);   // shortest reduced distance from the new row to each column
+  std::vector<double> path_cost(size);    // shortest reduced distance from the new row to each column
   std::vector<Index> previous_row(size);  // the row whose edge reached that column on the shortest path
   std::vector<char> row_scanned(size), column_scanned(size);
 

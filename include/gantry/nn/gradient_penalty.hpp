@@ -105,7 +105,7 @@ Scalar gradient_penalty(const Mlp<Scalar>& critic, const typename Mlp<Scalar>::C
   critic.tangent_forward_core(tape, true, nullptr);
   tape.output_adjoint().setZero();
   tape.output_tangent_adjoint().setOnes();
-  if (gradient) critic.reverse_tangent_core(tape, gradient->data(), accumulate, false, true);
+  if (gradient) critic.reverse_tangent_core(tape, gradient->data(), accumulate, false, batch);
   return value;
 }
 

@@ -277,26 +277,29 @@ class Mlp {
   /// tape.output_tangent_adjoint(). Computes the gradient w.r.t. the parameters (and, if asked, w.r.t. x and dx)
   /// of <adj(a_L), a_L> + <adj(da_L), da_L>, with the parameter tangent held fixed.
   ///
-  /// `leading_primal_adjoints_zero`: the caller promises adj(a_L) is 0 on the first T samples and there is no
-  /// parameter tangent. With a piecewise-linear activation (s'' = 0) those adjoints then stay 0 in every layer,
-  /// and the GEMMs skip them: a gradient penalty reverses over T + (P - T) columns instead of P + T.
+  /// `zero_adjoint_cols`: the caller promises adj(a_L) = 0 on the first `zero_adjoint_cols` (<= T) samples and
+  /// there is no parameter tangent. With a piecewise-linear activation (s'' = 0) those adjoints then stay 0 in
+  /// every layer and the GEMMs skip them: a WGAN-GP critic step reverses over [real, fake, tangent] only.
   void reverse_tangent(Tape<Scalar>& tape, Vector<Scalar>* gradient, bool accumulate, bool want_input_adjoint,
-                       bool leading_primal_adjoints_zero = false) const {
+                       Index zero_adjoint_cols = 0) const {
     constexpr const char* where = "gantry::nn::Mlp::reverse_tangent";
     check_tape(where, tape);
     if (gradient) detail::check_shape(where, "gradient", *gradient, parameter_count(), 1);
-    if (leading_primal_adjoints_zero && tape.has_parameter_tangent_)
-      throw Error(detail::message(where, ": leading_primal_adjoints_zero cannot hold with a parameter tangent"));
+    if (zero_adjoint_cols < 0 || zero_adjoint_cols > tape.tangent_cols_)
+      throw ShapeError(detail::message(where, ": zero_adjoint_cols must be in [0, ", tape.tangent_cols_,
+                                       "] (the tangent columns), given ", zero_adjoint_cols));
+    if (zero_adjoint_cols > 0 && tape.has_parameter_tangent_)
+      throw Error(detail::message(where, ": zero_adjoint_cols cannot be used with a parameter tangent"));
     reverse_tangent_core(tape, gradient ? gradient->data() : nullptr, accumulate, want_input_adjoint,
-                         leading_primal_adjoints_zero);
+                         zero_adjoint_cols);
   }
 
   void reverse_tangent_core(Tape<Scalar>& tape, Scalar* gradient, bool accumulate, bool want_input_adjoint,
-                            bool leading_primal_adjoints_zero) const {
+                            Index zero_adjoint_cols) const {
     const Index P = tape.primal_cols_, T = tape.tangent_cols_, N = P + T;
     const Activation& s = options_.hidden_activation;
-    const bool skip = leading_primal_adjoints_zero && (s.piecewise_linear() || layers_.size() == 1);
-    const Index lo = skip ? T : 0;  // first column whose adjoint may be non-zero
+    const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
+    const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
     const Scalar* theta = parameters_.data();
     const Scalar* dtheta = tape.has_parameter_tangent_ ? tape.parameter_tangent_.data() : nullptr;
     for (std::size_t l = layers_.size(); l-- > 0;) {

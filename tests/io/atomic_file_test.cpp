@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include "gantry/io/atomic_file.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catch.hpp"
+
+namespace fs = std::filesystem;
+using gantry::IoError;
+using gantry::io::ByteSink;
+using gantry::io::write_file_atomically;
+
+namespace {
+
+// A fresh directory, removed with its content at the end of the test.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("gantry_atomic_file_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Every entry of the directory, so a leftover temporary file shows up.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+ private:
+  fs::path path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  REQUIRE(out.good());
+}
+
+std::string error_message(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const IoError& error) {
+    return error.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("write_file_atomically creates a file with the given bytes", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("new.bin");
+  const std::string bytes("binary\0data\xff", 12);
+  write_file_atomically(path, bytes);
+  CHECK(slurp(path) == bytes);
+  CHECK(dir.entries() == std::vector<std::string>{"new.bin"});
+
+  write_file_atomically(dir.file("empty.bin"), std::string());
+  CHECK(slurp(dir.file("empty.bin")).empty());
+}
+
+TEST_CASE("write_file_atomically gives the new file the umask's permissions", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const ::mode_t mask = ::umask(022);
+  ::umask(mask);
+  write_file_atomically(dir.file("mode.bin"), "x");
+  struct ::stat status {};
+  REQUIRE(::stat(dir.file("mode.bin").c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == (0666 & ~mask));  // not mkstemp's 0600
+}
+
+TEST_CASE("write_file_atomically replaces an existing file", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("target.bin");
+  spit(path, "an old and longer content that must disappear entirely");
+  write_file_atomically(path, "new");
+  CHECK(slurp(path) == "new");
+  CHECK(dir.entries() == std::vector<std::string>{"target.bin"});
+}
+
+TEST_CASE("write_file_atomically streams chunks from a producer", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("chunks.bin");
+  write_file_atomically(path, [](const ByteSink& sink) {
+    sink("abc", 3);
+    sink("", 0);
+    sink("defg", 4);
+  });
+  CHECK(slurp(path) == "abcdefg");
+}
+
+TEST_CASE("a producer that throws half way leaves the old file intact and no temporary file", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("checkpoint.bin");
+  const std::string old_bytes("old checkpoint \x01\x02\x03", 18);
+  spit(path, old_bytes);
+  bool wrote_half = false;
+  const auto failing_producer = [&](const ByteSink& sink) {
+    sink("first half of the new content, ", 31);
+    wrote_half = true;
+    throw std::runtime_error("data source failed");
+  };
+  CHECK_THROWS_WITH(write_file_atomically(path, failing_producer), "data source failed");
+  CHECK(wrote_half);
+  CHECK(slurp(path) == old_bytes);
+  CHECK(dir.entries() == std::vector<std::string>{"checkpoint.bin"});
+}
+
+TEST_CASE("a failing rename leaves the target intact and no temporary file", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  // rename(2) of a file over a non-empty directory fails (EISDIR) even for root, unlike permission tricks.
+  const std::string target = dir.file("occupied");
+  fs::create_directories(target);
+  spit(dir.file("occupied/keep.txt"), "kept");
+  const std::string message = error_message([&] { write_file_atomically(target, "content"); });
+  CHECK(message.find("gantry::io::write_file_atomically") == 0);
+  CHECK(message.find("'" + target + "'") != std::string::npos);
+  CHECK(message.find("rename") != std::string::npos);
+  CHECK(message.find("Is a directory") != std::string::npos);
+  CHECK(slurp(dir.file("occupied/keep.txt")) == "kept");
+  CHECK(dir.entries() == std::vector<std::string>{"occupied"});
+}
+
+TEST_CASE("a missing directory is an IoError naming the path and the OS error", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("no/such/dir/file.bin");
+  const std::string message = error_message([&] { write_file_atomically(path, "x"); });
+  CHECK(message.find(path) != std::string::npos);
+  CHECK(message.find("No such file or directory") != std::string::npos);
+  CHECK(dir.entries().empty());
+}
+
+TEST_CASE("a path that names no file is refused", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string message = error_message([&] { write_file_atomically(dir.path().string() + "/", "x"); });
+  CHECK(message.find("does not name a file") != std::string::npos);
+}
+
+TEST_CASE("a read-only directory is an IoError and the old file stays", "[io][atomic_file]") {
+  if (::geteuid() == 0) {
+    WARN("running as root: directory permissions do not stop root, skipping this case");
+    return;
+  }
+  ScratchDirectory dir;
+  const std::string path = dir.file("locked.bin");
+  spit(path, "old");
+  fs::permissions(dir.path(), fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  const std::string message = error_message([&] { write_file_atomically(path, "new"); });
+  CHECK(message.find("Permission denied") != std::string::npos);
+  CHECK(slurp(path) == "old");
+  CHECK(dir.entries() == std::vector<std::string>{"locked.bin"});
+}
