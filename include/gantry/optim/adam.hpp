@@ -44,7 +44,8 @@ struct AdamOptions {
 ///   denominator = sqrt(v) / sqrt(1 - beta2^t) + epsilon,   step_size = learning_rate / (1 - beta1^t)
 ///   p -= step_size * m / denominator
 /// The bias corrections are computed in double and rounded to Scalar once, as PyTorch does with
-/// Python floats.
+/// Python floats. AMSGrad keeps the running maximum of the raw v and divides it by the current
+/// correction, as PyTorch's code does (its documentation takes the maximum of corrected values).
 template <class ScalarType>
 class Adam {
  public:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// What the trainer needs from an optimizer: a skeleton to copy, a detection trait and a check that names what is missing.
+/// The optimizer interface: a skeleton to copy, a detection trait, and a check naming each missing member.
 
 #include <cmath>
 #include <string_view>
@@ -16,7 +16,7 @@
 namespace gantry::optim {
 
 // The optimizer interface. A type that provides these members works with the trainer; copy this
-// skeleton to write a new one (Sgd, RMSprop and Adam in this folder are complete examples).
+// skeleton to write a new one (Sgd, Rmsprop and Adam in this folder are complete examples).
 //
 //   template <class ScalarType>
 //   class MyOptimizer {

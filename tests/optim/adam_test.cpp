@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+// Eigen checks EIGEN_RUNTIME_NO_MALLOC with eigen_assert, which NDEBUG (Release) silences: make it throw
+// so a forbidden allocation fails the test in every build type. Both must precede any Eigen include.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#define eigen_assert(condition)                                                    \
+  do {                                                                             \
+    if (!(condition)) throw std::logic_error("eigen_assert failed: " #condition); \
+  } while (false)
+
+#include "gantry/optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+using gantry::Index;
+using gantry::Matrix;
+using gantry::Vector;
+using gantry::optim::Adam;
+using gantry::optim::AdamOptions;
+
+template <class Error, class Action>
+std::string message_of(Action&& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(nothing thrown)";
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+template <class Scalar>
+Scalar tolerance() {
+  return std::is_same_v<Scalar, float> ? Scalar(1e-5) : Scalar(1e-12);
+}
+
+/// Holds Eigen's allocation switch off for a scope, and restores it even when the scope throws.
+struct NoEigenMalloc {
+  NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
+  ~NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
+  NoEigenMalloc(const NoEigenMalloc&) = delete;
+  NoEigenMalloc& operator=(const NoEigenMalloc&) = delete;
+};
+
+template <class Scalar>
+Vector<Scalar> initial_parameters() {
+  Vector<Scalar> p(4);
+  p << Scalar(1.0), Scalar(-0.5), Scalar(0.25), Scalar(2.0);
+  return p;
+}
+
+/// (4 x 3): the gradient of step t in column t; one zero entry on purpose.
+template <class Scalar>
+Matrix<Scalar> gradient_sequence() {
+  Matrix<Scalar> g(4, 3);
+  g << Scalar(0.5), Scalar(-0.25), Scalar(0.125),  //
+      Scalar(-1.5), Scalar(-1.0), Scalar(0.5),     //
+      Scalar(0.0), Scalar(0.75), Scalar(-0.5),     //
+      Scalar(2.0), Scalar(1.5), Scalar(3.0);
+  return g;
+}
+
+/// Adam written out entry by entry in the paper's form (Kingma & Ba 2015, Algorithm 1), with PyTorch's
+/// L2 term and its AMSGrad (maximum of the raw v). PyTorch orders the same operations differently;
+/// the results agree to rounding. Column t holds the parameters after step t.
+template <class Scalar>
+Matrix<Scalar> reference_trajectory(const AdamOptions& o, Vector<Scalar> p, const Matrix<Scalar>& gradients,
+                                    const std::vector<double>& learning_rates) {
+  const auto n = static_cast<std::size_t>(p.size());
+  std::vector<double> m(n, 0.0), v(n, 0.0), v_max(n, 0.0);
+  Matrix<Scalar> trajectory(p.size(), gradients.cols());
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    const double step = static_cast<double>(t + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto k = static_cast<Index>(i);
+      const double g = static_cast<double>(gradients(k, t)) + o.weight_decay * static_cast<double>(p[k]);
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
+      v_max[i] = std::max(v_max[i], v[i]);
+      const double m_hat = m[i] / (1 - std::pow(o.beta1, step));
+      const double v_hat = (o.amsgrad ? v_max[i] : v[i]) / (1 - std::pow(o.beta2, step));
+      const double update = learning_rates[static_cast<std::size_t>(t)] * m_hat / (std::sqrt(v_hat) + o.epsilon);
+      p[k] = static_cast<Scalar>(static_cast<double>(p[k]) - update);
+    }
+    trajectory.col(t) = p;
+  }
+  return trajectory;
+}
+
+template <class Scalar>
+void check_against_reference(const AdamOptions& options) {
+  const std::vector<double> learning_rates = {options.learning_rate, 0.05, 0.2};
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+  const Matrix<Scalar> expected =
+      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
+
+  Adam<Scalar> adam(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    adam.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
+    const Vector<Scalar> g = gradients.col(t);
+    adam.step(p, g);
+    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
+    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
+  }
+  CHECK(adam.state().step_count == 3);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Adam: first step moves each entry by learning_rate against the gradient's sign", "[optim][adam]",
+                   float, double) {
+  using Scalar = TestType;
+  // After one step m_hat = g and v_hat = g^2, so the update is learning_rate * g / (|g| + eps).
+  AdamOptions options;
+  options.learning_rate = 0.01;
+  Adam<Scalar> adam(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  const Vector<Scalar> g = gradient_sequence<Scalar>().col(0);
+  adam.step(p, g);
+  Vector<Scalar> expected(4);
+  expected << Scalar(0.99), Scalar(-0.49), Scalar(0.25), Scalar(1.99);
+  INFO("got " << p.transpose());
+  CHECK((p - expected).cwiseAbs().maxCoeff() <= Scalar(1e-6));
+  // m = (1 - beta1) g and v = (1 - beta2) g^2 for g = 2.
+  CHECK(std::abs(adam.state().first_moment[3] - Scalar(0.2)) <= Scalar(1e-7));
+  CHECK(std::abs(adam.state().second_moment[3] - Scalar(0.004)) <= Scalar(1e-9));
+}
+
+TEMPLATE_TEST_CASE("Adam: three steps match the update written out by hand", "[optim][adam]", float, double) {
+  using Scalar = TestType;
+  AdamOptions options;
+  options.learning_rate = 0.1;
+  SECTION("defaults") { check_against_reference<Scalar>(options); }
+  SECTION("GAN betas and weight decay") {
+    options.beta1 = 0.5;
+    options.beta2 = 0.9;
+    options.weight_decay = 0.05;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("beta1 = 0 and a large epsilon") {
+    options.beta1 = 0.0;
+    options.beta2 = 0.9;
+    options.epsilon = 1e-2;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("amsgrad") {
+    // Gradients that shrink make v fall below its running maximum, so AMSGrad differs from Adam here.
+    options.amsgrad = true;
+    options.beta2 = 0.5;
+    check_against_reference<Scalar>(options);
+  }
+}
+
+TEMPLATE_TEST_CASE("Adam: converges on a quadratic", "[optim][adam]", float, double) {
+  using Scalar = TestType;
+  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target).
+  Vector<Scalar> curvature(4), target(4);
+  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
+  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
+
+  AdamOptions options;
+  SECTION("defaults") {}
+  SECTION("GAN betas") {
+    options.beta1 = 0.5;
+    options.beta2 = 0.9;
+  }
+  SECTION("amsgrad") { options.amsgrad = true; }
+  Adam<Scalar> adam(options);
+  Vector<Scalar> p = Vector<Scalar>::Zero(4);
+  Vector<Scalar> g(4);
+  double learning_rate = 0.1;
+  for (int i = 0; i < 1500; ++i) {
+    adam.set_learning_rate(learning_rate);
+    g = curvature.cwiseProduct(p - target);
+    adam.step(p, g);
+    learning_rate *= 0.996;
+  }
+  INFO("final parameters " << p.transpose());
+  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+}
+
+TEMPLATE_TEST_CASE("Adam: options are validated with the field and value named", "[optim][adam]", float, double) {
+  using Scalar = TestType;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    AdamOptions options;
+    std::string_view field;
+  };
+  std::vector<Case> cases;
+  auto with = [](auto change) {
+    AdamOptions options;
+    change(options);
+    return options;
+  };
+  cases.push_back({with([](AdamOptions& o) { o.learning_rate = -1e-3; }), "learning_rate"});
+  cases.push_back({with([&](AdamOptions& o) { o.learning_rate = nan; }), "learning_rate"});
+  cases.push_back({with([](AdamOptions& o) { o.beta1 = 1.0; }), "beta1"});
+  cases.push_back({with([](AdamOptions& o) { o.beta1 = -0.5; }), "beta1"});
+  cases.push_back({with([](AdamOptions& o) { o.beta2 = 1.0; }), "beta2"});
+  cases.push_back({with([&](AdamOptions& o) { o.beta2 = nan; }), "beta2"});
+  cases.push_back({with([](AdamOptions& o) { o.epsilon = 0; }), "epsilon"});
+  cases.push_back({with([&](AdamOptions& o) { o.epsilon = inf; }), "epsilon"});
+  cases.push_back({with([](AdamOptions& o) { o.weight_decay = -0.1; }), "weight_decay"});
+  for (const Case& c : cases) {
+    const std::string message = message_of<gantry::OptionError>([&] { Adam<Scalar> adam(c.options); });
+    INFO(message);
+    CHECK(contains(message, c.field));
+    CHECK(contains(message, "AdamOptions"));
+  }
+  CHECK(contains(message_of<gantry::OptionError>([] {
+                   AdamOptions o;
+                   o.beta1 = 1.5;
+                   o.validate();
+                 }),
+                 "AdamOptions.beta1 must be in [0, 1), given 1.5"));
+
+  Adam<Scalar> adam;
+  CHECK(adam.learning_rate() == 1e-3);
+  CHECK(adam.options().beta2 == 0.999);
+  CHECK(contains(message_of<gantry::OptionError>([&] { adam.set_learning_rate(inf); }),
+                 "gantry::optim::Adam::set_learning_rate: learning_rate"));
+  CHECK(adam.learning_rate() == 1e-3);
+  adam.set_learning_rate(2e-4);
+  CHECK(adam.learning_rate() == 2e-4);
+}
+
+TEMPLATE_TEST_CASE("Adam: sizes are checked and the state is never resized by step", "[optim][adam]", float,
+                   double) {
+  using Scalar = TestType;
+  Adam<Scalar> adam;
+  Vector<Scalar> p = Vector<Scalar>::Ones(130);
+  const Vector<Scalar> short_gradient = Vector<Scalar>::Ones(129);
+
+  const std::string mismatch = message_of<gantry::ShapeError>([&] { adam.step(p, short_gradient); });
+  INFO(mismatch);
+  CHECK(contains(mismatch, "gantry::optim::Adam::step: gradient expects 130 entries"));
+  CHECK(contains(mismatch, "given 129"));
+  CHECK(adam.state().parameter_count == 0);
+
+  const Vector<Scalar> g = Vector<Scalar>::Ones(130);
+  adam.step(p, g);
+  CHECK(adam.state().parameter_count == 130);
+  CHECK(adam.state().first_moment.size() == 130);
+  CHECK(adam.state().max_second_moment.size() == 0);
+
+  Vector<Scalar> shorter = Vector<Scalar>::Ones(129);
+  const std::string resized = message_of<gantry::ShapeError>([&] { adam.step(shorter, short_gradient); });
+  INFO(resized);
+  CHECK(contains(resized, "parameters expect 130 entries"));
+  CHECK(contains(resized, "given 129"));
+  CHECK(adam.state().step_count == 1);
+
+  const Vector<Scalar> before = p;
+  Vector<Scalar> bad_gradient = Vector<Scalar>::Ones(130);
+  bad_gradient[7] = std::numeric_limits<Scalar>::quiet_NaN();
+  CHECK(contains(message_of<gantry::DivergenceError>([&] { adam.step(p, bad_gradient); }), "entry 7"));
+  CHECK(p == before);
+  CHECK(adam.state().second_moment.allFinite());
+  CHECK(adam.state().step_count == 1);
+
+  adam.reset(129);
+  CHECK(adam.state().step_count == 0);
+  CHECK(adam.state().first_moment == Vector<Scalar>::Zero(129));
+  adam.step(shorter, short_gradient);
+  CHECK(adam.state().step_count == 1);
+}
+
+TEMPLATE_TEST_CASE("Adam: a restored state continues bit for bit", "[optim][adam]", float, double) {
+  using Scalar = TestType;
+  AdamOptions options;
+  options.learning_rate = 0.01;
+  options.amsgrad = true;
+  options.weight_decay = 1e-3;
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+
+  Adam<Scalar> original(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
+  const typename Adam<Scalar>::State saved = original.state();
+  const Vector<Scalar> saved_parameters = p;
+
+  Adam<Scalar> restored(options);
+  restored.set_state(saved);
+  Vector<Scalar> q = saved_parameters;
+  for (Index t = 0; t < 3; ++t) {
+    original.step(p, gradients.col(2 - t));
+    restored.step(q, gradients.col(2 - t));
+  }
+  CHECK(p == q);
+  CHECK(restored.state().first_moment == original.state().first_moment);
+  CHECK(restored.state().second_moment == original.state().second_moment);
+  CHECK(restored.state().max_second_moment == original.state().max_second_moment);
+  CHECK(restored.state().step_count == 6);
+  CHECK(p != saved_parameters);
+
+  SECTION("restoring into the same optimizer rewinds it") {
+    Vector<Scalar> first_run = p;
+    original.set_state(saved);
+    p = saved_parameters;
+    for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(2 - t));
+    CHECK(p == first_run);
+  }
+  SECTION("set_state names the field it refuses") {
+    typename Adam<Scalar>::State wrong_size = saved;
+    wrong_size.second_moment.resize(5);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "second_moment"));
+
+    typename Adam<Scalar>::State not_finite = saved;
+    not_finite.first_moment[0] = std::numeric_limits<Scalar>::quiet_NaN();
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "first_moment"));
+
+    typename Adam<Scalar>::State negative = saved;
+    negative.max_second_moment[2] = Scalar(-0.5);
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "max_second_moment"));
+
+    typename Adam<Scalar>::State unsized_with_steps;
+    unsized_with_steps.step_count = 4;
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(unsized_with_steps); }), "step_count"));
+
+    Adam<Scalar> without_amsgrad;
+    CHECK(contains(message_of<gantry::ShapeError>([&] { without_amsgrad.set_state(saved); }), "max_second_moment"));
+    CHECK(restored.state().step_count == 6);
+  }
+}
+
+TEMPLATE_TEST_CASE("Adam: a steady step allocates nothing", "[optim][adam]", float, double) {
+  using Scalar = TestType;
+  AdamOptions options;
+  SECTION("defaults") {}
+  SECTION("amsgrad with weight decay") {
+    options.amsgrad = true;
+    options.weight_decay = 1e-2;
+  }
+  Adam<Scalar> adam(options);
+  Vector<Scalar> p = Vector<Scalar>::Ones(257);
+  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
+  adam.step(p, g);  // sizes the state
+  {
+    NoEigenMalloc guard;
+    // The switch is live: an allocation now throws, so the steps below would too.
+    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
+    CHECK_NOTHROW(adam.step(p, g));
+    CHECK_NOTHROW(adam.step(p, g));
+  }
+  CHECK(adam.state().step_count == 3);
+}

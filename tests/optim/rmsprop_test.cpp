@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+// Eigen checks EIGEN_RUNTIME_NO_MALLOC with eigen_assert, which NDEBUG (Release) silences: make it throw
+// so a forbidden allocation fails the test in every build type. Both must precede any Eigen include.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#define eigen_assert(condition)                                                    \
+  do {                                                                             \
+    if (!(condition)) throw std::logic_error("eigen_assert failed: " #condition); \
+  } while (false)
+
+#include "gantry/optim/rmsprop.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+using gantry::Index;
+using gantry::Matrix;
+using gantry::Vector;
+using gantry::optim::Rmsprop;
+using gantry::optim::RmspropOptions;
+
+template <class Error, class Action>
+std::string message_of(Action&& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(nothing thrown)";
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+template <class Scalar>
+Scalar tolerance() {
+  return std::is_same_v<Scalar, float> ? Scalar(1e-5) : Scalar(1e-12);
+}
+
+/// Holds Eigen's allocation switch off for a scope, and restores it even when the scope throws.
+struct NoEigenMalloc {
+  NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
+  ~NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
+  NoEigenMalloc(const NoEigenMalloc&) = delete;
+  NoEigenMalloc& operator=(const NoEigenMalloc&) = delete;
+};
+
+template <class Scalar>
+Vector<Scalar> initial_parameters() {
+  Vector<Scalar> p(4);
+  p << Scalar(1.0), Scalar(-0.5), Scalar(0.25), Scalar(2.0);
+  return p;
+}
+
+/// (4 x 3): the gradient of step t in column t; one zero entry on purpose.
+template <class Scalar>
+Matrix<Scalar> gradient_sequence() {
+  Matrix<Scalar> g(4, 3);
+  g << Scalar(0.5), Scalar(-0.25), Scalar(0.125),  //
+      Scalar(-1.5), Scalar(-1.0), Scalar(0.5),     //
+      Scalar(0.0), Scalar(0.75), Scalar(-0.5),     //
+      Scalar(2.0), Scalar(1.5), Scalar(3.0);
+  return g;
+}
+
+/// PyTorch 1.13's RMSprop written out entry by entry; column t holds the parameters after step t.
+template <class Scalar>
+Matrix<Scalar> reference_trajectory(const RmspropOptions& o, Vector<Scalar> p, const Matrix<Scalar>& gradients,
+                                    const std::vector<double>& learning_rates) {
+  const auto n = static_cast<std::size_t>(p.size());
+  std::vector<Scalar> square_average(n, Scalar(0)), gradient_average(n, Scalar(0)), buffer(n, Scalar(0));
+  const Scalar alpha = static_cast<Scalar>(o.alpha);
+  const Scalar one_minus_alpha = static_cast<Scalar>(1.0 - o.alpha);
+  Matrix<Scalar> trajectory(p.size(), gradients.cols());
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    const Scalar lr = static_cast<Scalar>(learning_rates[static_cast<std::size_t>(t)]);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto k = static_cast<Index>(i);
+      const Scalar g = gradients(k, t) + static_cast<Scalar>(o.weight_decay) * p[k];
+      square_average[i] = alpha * square_average[i] + one_minus_alpha * g * g;
+      Scalar root_mean_square;
+      if (o.centered) {
+        gradient_average[i] = alpha * gradient_average[i] + one_minus_alpha * g;
+        const Scalar variance = square_average[i] - gradient_average[i] * gradient_average[i];
+        root_mean_square = std::sqrt(variance > 0 ? variance : Scalar(0)) + static_cast<Scalar>(o.epsilon);
+      } else {
+        root_mean_square = std::sqrt(square_average[i]) + static_cast<Scalar>(o.epsilon);
+      }
+      if (o.momentum > 0) {
+        buffer[i] = static_cast<Scalar>(o.momentum) * buffer[i] + g / root_mean_square;
+        p[k] -= lr * buffer[i];
+      } else {
+        p[k] -= lr * g / root_mean_square;
+      }
+    }
+    trajectory.col(t) = p;
+  }
+  return trajectory;
+}
+
+template <class Scalar>
+void check_against_reference(const RmspropOptions& options) {
+  const std::vector<double> learning_rates = {options.learning_rate, 0.005, 0.02};
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+  const Matrix<Scalar> expected =
+      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
+
+  Rmsprop<Scalar> rmsprop(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    rmsprop.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
+    const Vector<Scalar> g = gradients.col(t);
+    rmsprop.step(p, g);
+    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
+    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
+  }
+  CHECK(rmsprop.state().step_count == 3);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Rmsprop: first step moves each entry by learning_rate / sqrt(1 - alpha)", "[optim][rmsprop]",
+                   float, double) {
+  using Scalar = TestType;
+  // v = (1 - alpha) g^2, so g / (sqrt(v) + eps) = sign(g) / sqrt(1 - alpha) = 10 sign(g) for alpha = 0.99.
+  Rmsprop<Scalar> rmsprop;
+  CHECK(rmsprop.learning_rate() == 1e-2);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  const Vector<Scalar> g = gradient_sequence<Scalar>().col(0);
+  rmsprop.step(p, g);
+  Vector<Scalar> expected(4);
+  expected << Scalar(0.9), Scalar(-0.4), Scalar(0.25), Scalar(1.9);
+  INFO("got " << p.transpose());
+  CHECK((p - expected).cwiseAbs().maxCoeff() <= Scalar(1e-6));
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: three steps match PyTorch's update written out by hand", "[optim][rmsprop]", float,
+                   double) {
+  using Scalar = TestType;
+  RmspropOptions options;
+  options.learning_rate = 0.01;
+  options.alpha = 0.9;
+  SECTION("plain") { check_against_reference<Scalar>(options); }
+  SECTION("weight decay") {
+    options.weight_decay = 0.05;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("momentum") {
+    options.momentum = 0.9;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("centered with momentum and weight decay") {
+    options.centered = true;
+    options.momentum = 0.5;
+    options.weight_decay = 0.05;
+    options.epsilon = 1e-3;
+    check_against_reference<Scalar>(options);
+  }
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: converges on a quadratic", "[optim][rmsprop]", float, double) {
+  using Scalar = TestType;
+  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target).
+  Vector<Scalar> curvature(4), target(4);
+  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
+  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
+
+  RmspropOptions options;
+  SECTION("plain") {}
+  SECTION("centered with momentum") {
+    options.centered = true;
+    options.momentum = 0.5;
+  }
+  Rmsprop<Scalar> rmsprop(options);
+  Vector<Scalar> p = Vector<Scalar>::Zero(4);
+  Vector<Scalar> g(4);
+  // A constant rate leaves RMSprop hovering at distance ~learning_rate; a decaying schedule (through
+  // set_learning_rate, as the trainer's schedules do) brings it in.
+  double learning_rate = 0.05;
+  for (int i = 0; i < 1500; ++i) {
+    rmsprop.set_learning_rate(learning_rate);
+    g = curvature.cwiseProduct(p - target);
+    rmsprop.step(p, g);
+    learning_rate *= 0.996;
+  }
+  INFO("final parameters " << p.transpose());
+  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: options are validated with the field and value named", "[optim][rmsprop]", float,
+                   double) {
+  using Scalar = TestType;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    RmspropOptions options;
+    std::string_view field;
+  };
+  std::vector<Case> cases;
+  auto with = [](auto change) {
+    RmspropOptions options;
+    change(options);
+    return options;
+  };
+  cases.push_back({with([](RmspropOptions& o) { o.learning_rate = 0; }), "learning_rate"});
+  cases.push_back({with([&](RmspropOptions& o) { o.learning_rate = inf; }), "learning_rate"});
+  cases.push_back({with([](RmspropOptions& o) { o.alpha = 1.0; }), "alpha"});
+  cases.push_back({with([](RmspropOptions& o) { o.alpha = -0.1; }), "alpha"});
+  cases.push_back({with([&](RmspropOptions& o) { o.alpha = nan; }), "alpha"});
+  cases.push_back({with([](RmspropOptions& o) { o.epsilon = 0; }), "epsilon"});
+  cases.push_back({with([](RmspropOptions& o) { o.weight_decay = -1; }), "weight_decay"});
+  cases.push_back({with([](RmspropOptions& o) { o.momentum = -0.25; }), "momentum"});
+  for (const Case& c : cases) {
+    const std::string message = message_of<gantry::OptionError>([&] { Rmsprop<Scalar> rmsprop(c.options); });
+    INFO(message);
+    CHECK(contains(message, c.field));
+    CHECK(contains(message, "RmspropOptions"));
+  }
+  CHECK(contains(message_of<gantry::OptionError>([] {
+                   RmspropOptions o;
+                   o.alpha = 1.5;
+                   o.validate();
+                 }),
+                 "alpha must be in [0, 1), given 1.5"));
+
+  Rmsprop<Scalar> rmsprop;
+  CHECK(contains(message_of<gantry::OptionError>([&] { rmsprop.set_learning_rate(0); }), "learning_rate"));
+  CHECK(rmsprop.learning_rate() == 1e-2);
+  rmsprop.set_learning_rate(0.125);
+  CHECK(rmsprop.learning_rate() == 0.125);
+  CHECK(rmsprop.options().learning_rate == 0.125);
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: sizes are checked and the state is never resized by step", "[optim][rmsprop]", float,
+                   double) {
+  using Scalar = TestType;
+  RmspropOptions options;
+  options.centered = true;
+  Rmsprop<Scalar> rmsprop(options);
+  Vector<Scalar> p = Vector<Scalar>::Ones(4);
+  const Vector<Scalar> short_gradient = Vector<Scalar>::Ones(3);
+
+  const std::string mismatch = message_of<gantry::ShapeError>([&] { rmsprop.step(p, short_gradient); });
+  INFO(mismatch);
+  CHECK(contains(mismatch, "gantry::optim::Rmsprop::step"));
+  CHECK(contains(mismatch, "gradient expects 4 entries"));
+  CHECK(contains(mismatch, "given 3"));
+
+  const Vector<Scalar> g = Vector<Scalar>::Ones(4);
+  rmsprop.step(p, g);
+  CHECK(rmsprop.state().parameter_count == 4);
+  CHECK(rmsprop.state().square_average.size() == 4);
+  CHECK(rmsprop.state().gradient_average.size() == 4);
+  CHECK(rmsprop.state().momentum_buffer.size() == 0);
+
+  Vector<Scalar> longer = Vector<Scalar>::Ones(5);
+  const Vector<Scalar> longer_gradient = Vector<Scalar>::Ones(5);
+  const std::string resized = message_of<gantry::ShapeError>([&] { rmsprop.step(longer, longer_gradient); });
+  INFO(resized);
+  CHECK(contains(resized, "parameters expect 4 entries"));
+  CHECK(contains(resized, "given 5"));
+  CHECK(rmsprop.state().step_count == 1);
+
+  const Vector<Scalar> before = p;
+  Vector<Scalar> bad_gradient = Vector<Scalar>::Ones(4);
+  bad_gradient[3] = -std::numeric_limits<Scalar>::infinity();
+  CHECK(contains(message_of<gantry::DivergenceError>([&] { rmsprop.step(p, bad_gradient); }), "entry 3"));
+  CHECK(p == before);
+  CHECK(rmsprop.state().square_average.allFinite());
+
+  rmsprop.reset(5);
+  CHECK(rmsprop.state().step_count == 0);
+  CHECK(rmsprop.state().square_average == Vector<Scalar>::Zero(5));
+  rmsprop.step(longer, longer_gradient);
+  CHECK(rmsprop.state().step_count == 1);
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: a restored state continues bit for bit", "[optim][rmsprop]", float, double) {
+  using Scalar = TestType;
+  RmspropOptions options;
+  options.centered = true;
+  options.momentum = 0.9;
+  options.weight_decay = 1e-3;
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+
+  Rmsprop<Scalar> original(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
+  const typename Rmsprop<Scalar>::State saved = original.state();
+  const Vector<Scalar> saved_parameters = p;
+
+  Rmsprop<Scalar> restored(options);
+  restored.set_state(saved);
+  Vector<Scalar> q = saved_parameters;
+  for (Index t = 0; t < 3; ++t) {
+    original.step(p, gradients.col(2 - t));
+    restored.step(q, gradients.col(2 - t));
+  }
+  CHECK(p == q);
+  CHECK(restored.state().square_average == original.state().square_average);
+  CHECK(restored.state().gradient_average == original.state().gradient_average);
+  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
+  CHECK(p != saved_parameters);
+
+  SECTION("set_state names the field it refuses") {
+    typename Rmsprop<Scalar>::State wrong_size = saved;
+    wrong_size.gradient_average.resize(2);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "gradient_average"));
+
+    typename Rmsprop<Scalar>::State negative = saved;
+    negative.square_average[0] = Scalar(-1);
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "square_average"));
+
+    typename Rmsprop<Scalar>::State not_finite = saved;
+    not_finite.momentum_buffer[3] = std::numeric_limits<Scalar>::quiet_NaN();
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+
+    Rmsprop<Scalar> uncentered;
+    CHECK(contains(message_of<gantry::ShapeError>([&] { uncentered.set_state(saved); }), "gradient_average"));
+    CHECK(restored.state().step_count == 6);
+  }
+}
+
+TEMPLATE_TEST_CASE("Rmsprop: a steady step allocates nothing", "[optim][rmsprop]", float, double) {
+  using Scalar = TestType;
+  RmspropOptions options;
+  SECTION("plain") {}
+  SECTION("centered with momentum and weight decay") {
+    options.centered = true;
+    options.momentum = 0.9;
+    options.weight_decay = 1e-2;
+  }
+  Rmsprop<Scalar> rmsprop(options);
+  Vector<Scalar> p = Vector<Scalar>::Ones(257);
+  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
+  rmsprop.step(p, g);  // sizes the state
+  {
+    NoEigenMalloc guard;
+    // The switch is live: an allocation now throws, so the steps below would too.
+    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
+    CHECK_NOTHROW(rmsprop.step(p, g));
+    CHECK_NOTHROW(rmsprop.step(p, g));
+  }
+  CHECK(rmsprop.state().step_count == 3);
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+// Eigen checks EIGEN_RUNTIME_NO_MALLOC with eigen_assert, which NDEBUG (Release) silences: make it throw
+// so a forbidden allocation fails the test in every build type. Both must precede any Eigen include.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#define eigen_assert(condition)                                                    \
+  do {                                                                             \
+    if (!(condition)) throw std::logic_error("eigen_assert failed: " #condition); \
+  } while (false)
+
+#include "gantry/optim/sgd.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+using gantry::Index;
+using gantry::Matrix;
+using gantry::Vector;
+using gantry::optim::Sgd;
+using gantry::optim::SgdOptions;
+
+template <class Error, class Action>
+std::string message_of(Action&& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(nothing thrown)";
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+template <class Scalar>
+Scalar tolerance() {
+  return std::is_same_v<Scalar, float> ? Scalar(1e-5) : Scalar(1e-12);
+}
+
+/// Holds Eigen's allocation switch off for a scope, and restores it even when the scope throws.
+struct NoEigenMalloc {
+  NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
+  ~NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
+  NoEigenMalloc(const NoEigenMalloc&) = delete;
+  NoEigenMalloc& operator=(const NoEigenMalloc&) = delete;
+};
+
+template <class Scalar>
+Vector<Scalar> initial_parameters() {
+  Vector<Scalar> p(4);
+  p << Scalar(1.0), Scalar(-0.5), Scalar(0.25), Scalar(2.0);
+  return p;
+}
+
+/// (4 x 3): the gradient of step t in column t; one zero entry on purpose.
+template <class Scalar>
+Matrix<Scalar> gradient_sequence() {
+  Matrix<Scalar> g(4, 3);
+  g << Scalar(0.5), Scalar(-0.25), Scalar(0.125),  //
+      Scalar(-1.5), Scalar(-1.0), Scalar(0.5),     //
+      Scalar(0.0), Scalar(0.75), Scalar(-0.5),     //
+      Scalar(2.0), Scalar(1.5), Scalar(3.0);
+  return g;
+}
+
+/// PyTorch 1.13's SGD written out entry by entry; column t holds the parameters after step t.
+template <class Scalar>
+Matrix<Scalar> reference_trajectory(const SgdOptions& o, Vector<Scalar> p, const Matrix<Scalar>& gradients,
+                                    const std::vector<double>& learning_rates) {
+  Matrix<Scalar> trajectory(p.size(), gradients.cols());
+  std::vector<Scalar> buffer(static_cast<std::size_t>(p.size()), Scalar(0));
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    for (Index i = 0; i < p.size(); ++i) {
+      Scalar& b = buffer[static_cast<std::size_t>(i)];
+      Scalar d = gradients(i, t) + static_cast<Scalar>(o.weight_decay) * p[i];
+      if (o.momentum != 0) {
+        b = t == 0 ? d : static_cast<Scalar>(o.momentum) * b + static_cast<Scalar>(1.0 - o.dampening) * d;
+        d = o.nesterov ? d + static_cast<Scalar>(o.momentum) * b : b;
+      }
+      p[i] -= static_cast<Scalar>(learning_rates[static_cast<std::size_t>(t)]) * d;
+    }
+    trajectory.col(t) = p;
+  }
+  return trajectory;
+}
+
+template <class Scalar>
+void check_against_reference(const SgdOptions& options) {
+  const std::vector<double> learning_rates = {options.learning_rate, 0.05, 0.2};
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+  const Matrix<Scalar> expected =
+      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
+
+  Sgd<Scalar> sgd(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < gradients.cols(); ++t) {
+    sgd.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
+    const Vector<Scalar> g = gradients.col(t);
+    sgd.step(p, g);
+    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
+    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
+  }
+  CHECK(sgd.state().step_count == 3);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Sgd: first step is p - learning_rate * g", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  SgdOptions options;
+  options.learning_rate = 0.5;
+  Sgd<Scalar> sgd(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  const Vector<Scalar> g = gradient_sequence<Scalar>().col(0);
+  sgd.step(p, g);
+  // 1 - 0.5*0.5, -0.5 + 0.5*1.5, 0.25 - 0, 2 - 0.5*2: all exact in binary.
+  CHECK(p[0] == Scalar(0.75));
+  CHECK(p[1] == Scalar(0.25));
+  CHECK(p[2] == Scalar(0.25));
+  CHECK(p[3] == Scalar(1.0));
+}
+
+TEMPLATE_TEST_CASE("Sgd: three steps match PyTorch's update written out by hand", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  SgdOptions options;
+  options.learning_rate = 0.1;
+  SECTION("plain") { check_against_reference<Scalar>(options); }
+  SECTION("weight decay") {
+    options.weight_decay = 0.01;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("momentum, dampening and weight decay") {
+    options.momentum = 0.9;
+    options.dampening = 0.1;
+    options.weight_decay = 0.01;
+    check_against_reference<Scalar>(options);
+  }
+  SECTION("nesterov") {
+    options.momentum = 0.8;
+    options.nesterov = true;
+    check_against_reference<Scalar>(options);
+  }
+}
+
+TEMPLATE_TEST_CASE("Sgd: converges on a quadratic", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target); condition number 8.
+  Vector<Scalar> curvature(4), target(4);
+  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
+  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
+
+  SgdOptions options;
+  options.learning_rate = 0.2;
+  SECTION("plain") {}
+  SECTION("momentum") { options.momentum = 0.5; }
+  SECTION("nesterov") {
+    options.momentum = 0.5;
+    options.nesterov = true;
+  }
+  Sgd<Scalar> sgd(options);
+  Vector<Scalar> p = Vector<Scalar>::Zero(4);
+  Vector<Scalar> g(4);
+  for (int i = 0; i < 400; ++i) {
+    g = curvature.cwiseProduct(p - target);
+    sgd.step(p, g);
+  }
+  INFO("final parameters " << p.transpose());
+  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+}
+
+TEMPLATE_TEST_CASE("Sgd: options are validated with the field and value named", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    SgdOptions options;
+    std::string_view field;
+  };
+  std::vector<Case> cases;
+  auto with = [](auto change) {
+    SgdOptions options;
+    change(options);
+    return options;
+  };
+  cases.push_back({with([](SgdOptions& o) { o.learning_rate = 0; }), "learning_rate"});
+  cases.push_back({with([](SgdOptions& o) { o.learning_rate = -0.1; }), "learning_rate"});
+  cases.push_back({with([&](SgdOptions& o) { o.learning_rate = nan; }), "learning_rate"});
+  cases.push_back({with([&](SgdOptions& o) { o.learning_rate = inf; }), "learning_rate"});
+  cases.push_back({with([](SgdOptions& o) { o.momentum = -0.5; }), "momentum"});
+  cases.push_back({with([](SgdOptions& o) { o.dampening = 1.5; }), "dampening"});
+  cases.push_back({with([](SgdOptions& o) { o.weight_decay = -1e-4; }), "weight_decay"});
+  cases.push_back({with([](SgdOptions& o) { o.nesterov = true; }), "momentum"});
+  cases.push_back({with([](SgdOptions& o) {
+                     o.nesterov = true;
+                     o.momentum = 0.9;
+                     o.dampening = 0.1;
+                   }),
+                   "dampening"});
+  for (const Case& c : cases) {
+    const std::string message = message_of<gantry::OptionError>([&] { Sgd<Scalar> sgd(c.options); });
+    INFO(message);
+    CHECK(contains(message, c.field));
+    CHECK(contains(message, "SgdOptions"));
+  }
+  CHECK(contains(message_of<gantry::OptionError>([] {
+                   SgdOptions o;
+                   o.momentum = -0.5;
+                   o.validate();
+                 }),
+                 "-0.5"));
+
+  Sgd<Scalar> sgd;
+  CHECK(sgd.learning_rate() == 1e-3);
+  CHECK(contains(message_of<gantry::OptionError>([&] { sgd.set_learning_rate(-1); }), "learning_rate"));
+  CHECK(contains(message_of<gantry::OptionError>([&] { sgd.set_learning_rate(nan); }), "learning_rate"));
+  CHECK(sgd.learning_rate() == 1e-3);
+  sgd.set_learning_rate(0.25);
+  CHECK(sgd.learning_rate() == 0.25);
+  CHECK(sgd.options().learning_rate == 0.25);
+}
+
+TEMPLATE_TEST_CASE("Sgd: sizes are checked and the state is never resized by step", "[optim][sgd]", float,
+                   double) {
+  using Scalar = TestType;
+  SgdOptions options;
+  options.momentum = 0.9;
+  Sgd<Scalar> sgd(options);
+  Vector<Scalar> p = Vector<Scalar>::Ones(4);
+  const Vector<Scalar> short_gradient = Vector<Scalar>::Ones(3);
+
+  const std::string mismatch = message_of<gantry::ShapeError>([&] { sgd.step(p, short_gradient); });
+  INFO(mismatch);
+  CHECK(contains(mismatch, "gantry::optim::Sgd::step"));
+  CHECK(contains(mismatch, "gradient expects 4 entries"));
+  CHECK(contains(mismatch, "given 3"));
+  CHECK(sgd.state().parameter_count == 0);
+
+  const Vector<Scalar> g = Vector<Scalar>::Ones(4);
+  sgd.step(p, g);
+  CHECK(sgd.state().parameter_count == 4);
+  CHECK(sgd.state().momentum_buffer.size() == 4);
+
+  Vector<Scalar> longer = Vector<Scalar>::Ones(5);
+  const Vector<Scalar> longer_gradient = Vector<Scalar>::Ones(5);
+  const std::string resized = message_of<gantry::ShapeError>([&] { sgd.step(longer, longer_gradient); });
+  INFO(resized);
+  CHECK(contains(resized, "parameters expect 4 entries"));
+  CHECK(contains(resized, "given 5"));
+  CHECK(sgd.state().step_count == 1);
+  CHECK(longer == Vector<Scalar>::Ones(5));
+
+  Vector<Scalar> empty(0);
+  Sgd<Scalar> fresh;
+  CHECK(contains(message_of<gantry::ShapeError>([&] { fresh.step(empty, empty); }), "parameter count"));
+  CHECK(contains(message_of<gantry::ShapeError>([&] { fresh.reset(0); }), "parameter count"));
+
+  // A non-finite gradient is refused before it can reach the momentum buffer.
+  const Vector<Scalar> before = p;
+  Vector<Scalar> bad_gradient = Vector<Scalar>::Ones(4);
+  bad_gradient[2] = std::numeric_limits<Scalar>::quiet_NaN();
+  CHECK(contains(message_of<gantry::DivergenceError>([&] { sgd.step(p, bad_gradient); }), "entry 2"));
+  CHECK(p == before);
+  CHECK(sgd.state().momentum_buffer.allFinite());
+  CHECK(sgd.state().step_count == 1);
+
+  // reset is the one way to resize, and it clears the state.
+  sgd.reset(5);
+  CHECK(sgd.state().parameter_count == 5);
+  CHECK(sgd.state().step_count == 0);
+  CHECK(sgd.state().momentum_buffer == Vector<Scalar>::Zero(5));
+  sgd.step(longer, longer_gradient);
+  CHECK(sgd.state().step_count == 1);
+}
+
+TEMPLATE_TEST_CASE("Sgd: a restored state continues bit for bit", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  SgdOptions options;
+  options.learning_rate = 0.05;
+  options.momentum = 0.9;
+  options.nesterov = true;
+  options.weight_decay = 1e-3;
+  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
+
+  Sgd<Scalar> original(options);
+  Vector<Scalar> p = initial_parameters<Scalar>();
+  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
+  const typename Sgd<Scalar>::State saved = original.state();
+  const Vector<Scalar> saved_parameters = p;
+
+  Sgd<Scalar> restored(options);
+  restored.set_state(saved);
+  Vector<Scalar> q = saved_parameters;
+  for (Index t = 0; t < 3; ++t) {
+    original.step(p, gradients.col(2 - t));
+    restored.step(q, gradients.col(2 - t));
+  }
+  CHECK(p == q);
+  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
+  CHECK(restored.state().step_count == 6);
+  CHECK(p != saved_parameters);
+
+  SECTION("set_state names the field it refuses") {
+    typename Sgd<Scalar>::State wrong_size = saved;
+    wrong_size.momentum_buffer.resize(3);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "momentum_buffer"));
+
+    typename Sgd<Scalar>::State not_finite = saved;
+    not_finite.momentum_buffer[1] = std::numeric_limits<Scalar>::infinity();
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+
+    typename Sgd<Scalar>::State negative_steps = saved;
+    negative_steps.step_count = -1;
+    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative_steps); }), "step_count"));
+
+    // Without momentum the buffer must be empty: a state from another configuration is refused.
+    Sgd<Scalar> plain;
+    CHECK(contains(message_of<gantry::ShapeError>([&] { plain.set_state(saved); }), "momentum_buffer"));
+    CHECK(restored.state().step_count == 6);
+  }
+}
+
+TEMPLATE_TEST_CASE("Sgd: a steady step allocates nothing", "[optim][sgd]", float, double) {
+  using Scalar = TestType;
+  SgdOptions options;
+  SECTION("plain") {}
+  SECTION("momentum with weight decay") {
+    options.momentum = 0.9;
+    options.dampening = 0.2;
+    options.weight_decay = 1e-2;
+  }
+  SECTION("nesterov with weight decay") {
+    options.momentum = 0.9;
+    options.nesterov = true;
+    options.weight_decay = 1e-2;
+  }
+  Sgd<Scalar> sgd(options);
+  Vector<Scalar> p = Vector<Scalar>::Ones(257);
+  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
+  sgd.step(p, g);  // sizes the state
+  {
+    NoEigenMalloc guard;
+    // The switch is live: an allocation now throws, so the steps below would too.
+    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
+    CHECK_NOTHROW(sgd.step(p, g));
+    CHECK_NOTHROW(sgd.step(p, g));
+  }
+  CHECK(sgd.state().step_count == 3);
+}
