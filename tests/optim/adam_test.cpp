@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Eigen checks EIGEN_RUNTIME_NO_MALLOC with eigen_assert, which NDEBUG (Release) silences: make it throw
-// so a forbidden allocation fails the test in every build type. Both must precede any Eigen include.
-#define EIGEN_RUNTIME_NO_MALLOC
-#include <stdexcept>
-#define eigen_assert(condition)                                                    \
-  do {                                                                             \
-    if (!(condition)) throw std::logic_error("eigen_assert failed: " #condition); \
-  } while (false)
+#include "support/no_malloc.hpp"  // first: before any Eigen header
 
 #include "gantry/optim/adam.hpp"
 
@@ -19,57 +12,22 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/optimizer_fixtures.hpp"
 
 namespace {
+
+using gantry::test::contains;
+using gantry::test::gradient_sequence;
+using gantry::test::initial_parameters;
+using gantry::test::message_of;
+using gantry::test::tolerance;
+using NoEigenMalloc = gantry::test::NoMallocScope;
 
 using gantry::Index;
 using gantry::Matrix;
 using gantry::Vector;
 using gantry::optim::Adam;
 using gantry::optim::AdamOptions;
-
-template <class Error, class Action>
-std::string message_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(nothing thrown)";
-}
-
-bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
-
-template <class Scalar>
-Scalar tolerance() {
-  return std::is_same_v<Scalar, float> ? Scalar(1e-5) : Scalar(1e-12);
-}
-
-/// Holds Eigen's allocation switch off for a scope, and restores it even when the scope throws.
-struct NoEigenMalloc {
-  NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
-  ~NoEigenMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
-  NoEigenMalloc(const NoEigenMalloc&) = delete;
-  NoEigenMalloc& operator=(const NoEigenMalloc&) = delete;
-};
-
-template <class Scalar>
-Vector<Scalar> initial_parameters() {
-  Vector<Scalar> p(4);
-  p << Scalar(1.0), Scalar(-0.5), Scalar(0.25), Scalar(2.0);
-  return p;
-}
-
-/// (4 x 3): the gradient of step t in column t; one zero entry on purpose.
-template <class Scalar>
-Matrix<Scalar> gradient_sequence() {
-  Matrix<Scalar> g(4, 3);
-  g << Scalar(0.5), Scalar(-0.25), Scalar(0.125),  //
-      Scalar(-1.5), Scalar(-1.0), Scalar(0.5),     //
-      Scalar(0.0), Scalar(0.75), Scalar(-0.5),     //
-      Scalar(2.0), Scalar(1.5), Scalar(3.0);
-  return g;
-}
 
 /// Adam written out entry by entry in the paper's form (Kingma & Ba 2015, Algorithm 1), with PyTorch's
 /// L2 term and its AMSGrad (maximum of the raw v). PyTorch orders the same operations differently;
