@@ -62,7 +62,9 @@ TEST_CASE("input_gradient matches finite differences of the critic", "[nn][penal
 
 TEST_CASE("penalty gradients w.r.t. parameters match finite differences of the first-order code",
           "[nn][penalty][gradient]") {
-  for (const auto& [kind, options] : penalty_kinds()) {
+  for (const auto& kind_and_options : penalty_kinds()) {
+    const std::string& kind = kind_and_options.first;
+    const nn::GradientPenaltyOptions options = kind_and_options.second;  // a named local: lambdas capture it (C++17)
     WorstError worst("penalty parameter gradient, " + kind);
     Rng rng(22);
     for (const auto& c : critic_cases()) {
