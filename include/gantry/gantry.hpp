@@ -30,10 +30,12 @@
 #include "gantry/optim/rmsprop.hpp"
 #include "gantry/optim/sgd.hpp"
 
+#include "gantry/data/constant_noise.hpp"
 #include "gantry/data/csv_samples.hpp"
 #include "gantry/data/sampler.hpp"
 #include "gantry/data/toy2d.hpp"
 
+#include "gantry/metrics/dirac.hpp"
 #include "gantry/metrics/gradient_norms.hpp"
 #include "gantry/metrics/mode_coverage.hpp"
 #include "gantry/metrics/wasserstein.hpp"

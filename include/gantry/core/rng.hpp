@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "gantry/core/error.hpp"
 #include "gantry/core/types.hpp"
 
 namespace gantry {
@@ -79,6 +80,7 @@ class Rng {
 
   /// Uniform integer in [0, n), without modulo bias.
   std::uint64_t below(std::uint64_t n) {
+    if (n == 0) throw OptionError("gantry::Rng::below: n must be >= 1 (the range [0, n) is empty), given 0");
     const std::uint64_t limit = max() - max() % n;
     std::uint64_t r = (*this)();
     while (r >= limit) r = (*this)();
