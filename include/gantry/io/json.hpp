@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gantry/core/error.hpp"
+#include "gantry/io/json_writer.hpp"
 
 namespace gantry::io {
 
@@ -297,21 +298,6 @@ inline std::optional<double> parse_double(std::string_view literal) {
   in >> value;
   if (in.fail() || !std::isfinite(value)) return std::nullopt;
   return value;
-}
-
-/// The shortest decimal form that reads back as the same double (JSON has no inf/nan: caller checks).
-inline std::string format_double(double value) {
-  std::string text;
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::ostringstream out;
-    out.imbue(std::locale::classic());
-    out.precision(precision);
-    out << value;
-    text = out.str();
-    const std::optional<double> back = parse_double(text);
-    if (back && *back == value) break;
-  }
-  return text;
 }
 
 inline std::string describe_byte(char c) {
@@ -602,34 +588,12 @@ inline void JsonValue::write(std::string& out) const {
       }
       if (!std::isfinite(number_))
         throw IoError(gantry::detail::message("gantry::io::to_json: number ", number_, " has no JSON representation"));
-      out += detail::format_double(number_);
+      out += detail::format_json_number(number_);  // finite here: the round-trip shortest form
       return;
     case Kind::String: {
       if (const std::optional<std::size_t> bad = detail::find_invalid_utf8(string_))
         throw IoError(gantry::detail::message("gantry::io::to_json: string has invalid UTF-8 at byte ", *bad));
-      static const char* const hex = "0123456789abcdef";
-      out += '"';
-      for (const char c : string_) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-          case '"': out += "\\\""; break;
-          case '\\': out += "\\\\"; break;
-          case '\b': out += "\\b"; break;
-          case '\f': out += "\\f"; break;
-          case '\n': out += "\\n"; break;
-          case '\r': out += "\\r"; break;
-          case '\t': out += "\\t"; break;
-          default:
-            if (u < 0x20) {
-              out += "\\u00";
-              out += hex[u >> 4];
-              out += hex[u & 0xF];
-            } else {
-              out += c;  // UTF-8 passes through: the output is UTF-8 JSON
-            }
-        }
-      }
-      out += '"';
+      detail::append_json_string(out, string_);  // UTF-8 passes through: the output is UTF-8 JSON
       return;
     }
     case Kind::Array: {
