@@ -38,6 +38,10 @@ typename GradDerived::Scalar penalty_and_seed(const GradientPenaltyOptions& opti
                                               typename GradDerived::Scalar* mean_norm = nullptr,
                                               typename GradDerived::Scalar* max_norm = nullptr) {
   using S = typename GradDerived::Scalar;
+  constexpr const char* where = "gantry::nn::penalty_and_seed";
+  options.validate();
+  detail::check_nonempty_batch(where, "g", g);
+  detail::check_shape(where, "seed", seed_, g.rows(), g.cols());
   auto& seed = const_cast<Eigen::MatrixBase<SeedDerived>&>(seed_);
   const Index batch = g.cols();
   const S scale = static_cast<S>(options.coefficient) / static_cast<S>(batch);

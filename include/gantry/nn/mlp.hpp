@@ -2,11 +2,20 @@
 #pragma once
 /// A multilayer perceptron built at run time, with exact forward, backward, tangent and reverse-of-tangent passes.
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
@@ -16,6 +25,171 @@
 #include "gantry/nn/dense.hpp"
 #include "gantry/nn/init.hpp"
 #include "gantry/nn/tape.hpp"
+
+namespace gantry::detail {
+
+// Threads split a pass over the batch: every pass is independent across samples except for the weight
+// gradients' sums, so a pass is cut into contiguous shares of its columns; the first share writes the gradient
+// and the others a partial gradient added at the end. This beats threading inside each GEMM at small widths
+// (one hand-off per pass instead of several per product), and keeps working when other processes hold some of
+// the cores: the calling thread claims shares too, so a helper that has not been scheduled yet delays nothing
+// (its shares are done by the caller), where a fork-join team or a threaded GEMM would wait for it at every
+// barrier. Results depend on the thread count only through the order of the partial sums.
+//
+// Thread count: with OpenMP (GANTRY_USE_OPENMP), omp_get_max_threads() of the calling thread, i.e. OMP_NUM_THREADS
+// or omp_set_num_threads(), else the cores; without OpenMP, one. One thread as well inside an OpenMP parallel
+// region, while another thread is running a split pass, or when a pass is too small to pay for a hand-off.
+
+inline int max_pass_threads() {
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// How many shares a pass over `columns` samples of `work_per_column` multiply-adds is split into.
+inline int batch_shares(Index columns, double work_per_column) {
+  constexpr double min_work_per_share = 2e5;  // multiply-adds: below this a hand-off costs more than it saves
+  constexpr Index min_columns_per_share = 16;
+  Index shares = std::min<Index>(max_pass_threads(), columns / min_columns_per_share);
+  shares = std::min<Index>(shares, static_cast<Index>(static_cast<double>(columns) * work_per_column / min_work_per_share));
+  return static_cast<int>(std::max<Index>(shares, 1));
+}
+
+/// Start of share `i` of `n` of the columns [first, first + count).
+inline Index share_begin(Index first, Index count, int i, int n) { return first + count * i / n; }
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+/// Helper threads that run shares of a pass alongside the calling thread. Shares are claimed one at a time from
+/// a counter tagged with the job's generation, so a share is run exactly once, by whoever gets to it first.
+class SharePool {
+ public:
+  static SharePool& instance() {
+    static SharePool pool;
+    return pool;
+  }
+
+  SharePool(const SharePool&) = delete;
+  SharePool& operator=(const SharePool&) = delete;
+
+  ~SharePool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : helpers_) t.join();
+  }
+
+  /// Runs task(i) for every i in [0, shares); returns when all have run.
+  template <class Task>
+  void run(int shares, Task& task) {
+    if (shares <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
+      for (int i = 0; i < shares; ++i) task(i);
+      return;
+    }
+    while (static_cast<int>(helpers_.size()) < shares - 1) helpers_.emplace_back([this] { helper_loop(); });
+#ifdef _OPENMP
+    // Eigen must not also thread the products inside a share (it reads this thread's OpenMP setting).
+    const int outer_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    task_ = &task;
+    call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
+    total_.store(shares, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const std::uint64_t generation = ++generation_;
+    claim_.store(generation << 32, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      published_ = generation;
+    }
+    wake_.notify_all();
+    work(generation);
+    for (int spin = 0; done_.load(std::memory_order_acquire) < shares; ++spin) {
+      if (spin < 4096)
+        spin_pause();
+      else
+        std::this_thread::yield();  // the helper holding the last share may be waiting for this core
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(outer_threads);
+#endif
+    busy_.store(false, std::memory_order_release);
+  }
+
+ private:
+  SharePool() = default;
+
+  void work(std::uint64_t generation) {
+    std::uint64_t state = claim_.load(std::memory_order_acquire);
+    while ((state >> 32) == generation &&
+           static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
+      if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        call_(task_, static_cast<int>(state & 0xffffffffu));
+        done_.fetch_add(1, std::memory_order_release);
+        state = claim_.load(std::memory_order_acquire);
+      }
+    }
+  }
+
+  void helper_loop() {
+#ifdef _OPENMP
+    omp_set_num_threads(1);  // products inside a share stay on this thread
+#endif
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::uint64_t generation = seen;
+      // Passes follow each other closely within a training step: spin a little before sleeping.
+      for (int spin = 0; spin < 4000 && generation == seen; ++spin) {
+        generation = claim_.load(std::memory_order_acquire) >> 32;
+        if (generation == seen) spin_pause();
+      }
+      if (generation == seen) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || published_ != seen; });
+        if (stop_) return;
+        generation = published_;
+      }
+      seen = generation;
+      work(generation);
+    }
+  }
+
+  std::vector<std::thread> helpers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::uint64_t published_ = 0;              ///< last generation announced (under mutex_)
+  std::uint64_t generation_ = 0;             ///< last generation started (the calling thread's)
+  std::atomic<std::uint64_t> claim_{0};      ///< generation << 32 | next unclaimed share
+  std::atomic<int> total_{0};
+  std::atomic<int> done_{0};
+  std::atomic<bool> busy_{false};
+  void* task_ = nullptr;
+  void (*call_)(void*, int) = nullptr;
+};
+
+/// Calls body(i, n) for every share i of n = shares, on the calling thread and the pool's helpers.
+template <class Body>
+void run_shares(int shares, Body&& body) {
+  if (shares <= 1) {
+    body(0, 1);
+    return;
+  }
+  auto task = [&](int i) { body(i, shares); };
+  SharePool::instance().run(shares, task);
+}
+
+}  // namespace gantry::detail
 
 namespace gantry::nn {
 
@@ -61,6 +235,7 @@ class Mlp {
       layer.bias_offset = offset + layer.inputs * layer.outputs;
       offset += layer.parameter_count();
       layers_.push_back(layer);
+      work_per_column_ += static_cast<double>(layer.inputs * layer.outputs);
     }
     parameters_ = Vector<Scalar>::Zero(offset);
   }
@@ -151,14 +326,10 @@ class Mlp {
   /// Primal pass on what tape.post_[0] already holds (the caller filled the input columns).
   void forward_core(Tape<Scalar>& tape) const {
     const Index P = tape.primal_cols_;
-    const Scalar* theta = parameters_.data();
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
-      const DenseLayer& layer = layers_[l];
-      auto a = tape.pre_[l].leftCols(P);
-      a.noalias() = layer.weight(theta) * tape.post_[l].leftCols(P);
-      if (layer.has_bias) a.colwise() += layer.bias(theta);
-      if (l + 1 < layers_.size()) options_.hidden_activation.value(a, tape.post_[l + 1].leftCols(P));
-    }
+    detail::run_shares(detail::batch_shares(P, work_per_column_), [&](int i, int n) {
+      const Index c0 = detail::share_begin(0, P, i, n);
+      forward_columns(tape, c0, detail::share_begin(0, P, i + 1, n) - c0);
+    });
   }
 
   /// Vector-Jacobian product for samples [first, first + count) of the last forward. The caller has written
@@ -186,32 +357,15 @@ class Mlp {
 
   void backward_core(Tape<Scalar>& tape, Index first, Index count, Scalar* gradient, bool accumulate,
                      bool want_input_adjoint) const {
-    const Scalar* theta = parameters_.data();
-    for (std::size_t l = layers_.size(); l-- > 0;) {
-      const DenseLayer& layer = layers_[l];
-      const auto adj = tape.adjoint_[l].middleCols(first, count);
-      if (gradient) {
-        auto grad_w = layer.weight(gradient);
-        if (accumulate)
-          grad_w.noalias() += adj * tape.post_[l].middleCols(first, count).transpose();
-        else
-          grad_w.noalias() = adj * tape.post_[l].middleCols(first, count).transpose();
-        if (layer.has_bias) {
-          auto grad_b = layer.bias(gradient);
-          if (accumulate)
-            grad_b += adj.rowwise().sum();
-          else
-            grad_b = adj.rowwise().sum();
-        }
-      }
-      if (l > 0) {
-        auto below = tape.adjoint_[l - 1].middleCols(first, count);
-        below.noalias() = layer.weight(theta).transpose() * adj;
-        options_.hidden_activation.scale_by_derivative(tape.pre_[l - 1].middleCols(first, count), below);
-      } else if (want_input_adjoint) {
-        tape.input_adjoint_.middleCols(first, count).noalias() = layer.weight(theta).transpose() * adj;
-      }
-    }
+    const int shares = detail::batch_shares(count, 2 * work_per_column_);
+    if (gradient) reserve_partial_gradients(tape, shares);
+    detail::run_shares(shares, [&](int i, int n) {
+      const Index c0 = detail::share_begin(first, count, i, n);
+      Scalar* share_gradient = gradient && i > 0 ? tape.partial_gradients_[i - 1].data() : gradient;
+      backward_columns(tape, c0, detail::share_begin(first, count, i + 1, n) - c0, share_gradient,
+                       i == 0 && accumulate, want_input_adjoint);
+    });
+    if (gradient) add_partial_gradients(tape, shares, gradient);
   }
 
   /// Jacobian-vector product along an input tangent dx (inputs x T, T as reserved by forward).
@@ -248,29 +402,17 @@ class Mlp {
   /// With `has_input_tangent` the caller has filled tape.input_tangent(); `parameter_tangent` may be null.
   /// A non-null parameter tangent must stay alive until the reverse pass (the public overloads copy it into the tape).
   void tangent_forward_core(Tape<Scalar>& tape, bool has_input_tangent, const Scalar* parameter_tangent) const {
-    const Index P = tape.primal_cols_, T = tape.tangent_cols_;
-    const Scalar* theta = parameters_.data();
+    const Index T = tape.tangent_cols_;
     tape.has_parameter_tangent_ = parameter_tangent != nullptr;
     if (tape.has_parameter_tangent_ && parameter_tangent != tape.parameter_tangent_.data())
       tape.parameter_tangent_ = ConstVectorMap<Scalar>(parameter_tangent, parameter_count());
     if (!has_input_tangent) tape.input_tangent().setZero();  // the reverse pass multiplies by it
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
-      const DenseLayer& layer = layers_[l];
-      auto da = tape.pre_[l].middleCols(P, T);
-      if (l > 0 || has_input_tangent)
-        da.noalias() = layer.weight(theta) * tape.post_[l].middleCols(P, T);
-      else
-        da.setZero();
-      if (parameter_tangent) {
-        da.noalias() += layer.weight(parameter_tangent) * tape.post_[l].leftCols(T);
-        if (layer.has_bias) da.colwise() += layer.bias(parameter_tangent);
-      }
-      if (l + 1 < layers_.size()) {
-        auto dh = tape.post_[l + 1].middleCols(P, T);
-        dh = da;
-        options_.hidden_activation.scale_by_derivative(tape.pre_[l].leftCols(T), dh);
-      }
-    }
+    const Scalar* dtheta = tape.has_parameter_tangent_ ? tape.parameter_tangent_.data() : nullptr;
+    const double work = dtheta ? 2 * work_per_column_ : work_per_column_;
+    detail::run_shares(detail::batch_shares(T, work), [&](int i, int n) {
+      const Index c0 = detail::share_begin(0, T, i, n);
+      tangent_forward_columns(tape, c0, detail::share_begin(0, T, i + 1, n) - c0, has_input_tangent, dtheta);
+    });
   }
 
   /// Reverse of the tangent pass. The caller has written adj(a_L) into tape.output_adjoint() and adj(da_L) into
@@ -300,45 +442,250 @@ class Mlp {
     const Activation& s = options_.hidden_activation;
     const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
     const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
+    const int shares = detail::batch_shares(N - lo, 2 * work_per_column_);
+    if (gradient) reserve_partial_gradients(tape, shares);
+    const bool dtheta = tape.has_parameter_tangent_;
+    for (std::size_t l = layers_.size(); l-- > 0;) {
+      detail::run_shares(shares, [&](int i, int n) {
+        Scalar* share_gradient = gradient && i > 0 ? tape.partial_gradients_[i - 1].data() : gradient;
+        reverse_tangent_products(tape, l, share_gradient, i == 0 && accumulate, want_input_adjoint, lo, i, n);
+      });
+      if (l > 0 || (want_input_adjoint && (lo > 0 || dtheta)))
+        detail::run_shares(shares, [&](int i, int n) { reverse_tangent_elementwise(tape, l, lo, i, n); });
+    }
+    if (gradient) add_partial_gradients(tape, shares, gradient);
+  }
+
+ private:
+  // ---- products with a thin operand ----
+  // The first layer has 2 inputs and the last 1 or 2 outputs on the toy problems: a GEMM of depth 1 or 2 spends
+  // its time packing and zero-filling, while per-column axpys touch every output once. Depths up to
+  // thin_depth take that path.
+  static constexpr Index thin_depth = 4;
+
+  /// out (+)= lhs * rhs, column by column, for lhs with few columns stored contiguously by column.
+  template <class Lhs, class Rhs, class Out>
+  static void thin_product(const Lhs& lhs, const Rhs& rhs, Out&& out, bool accumulate) {
+    for (Index j = 0; j < rhs.cols(); ++j) {
+      auto column = out.col(j);
+      if (accumulate)
+        column += lhs.col(0) * rhs(0, j);
+      else
+        column = lhs.col(0) * rhs(0, j);
+      for (Index k = 1; k < lhs.cols(); ++k) column += lhs.col(k) * rhs(k, j);
+    }
+  }
+
+  /// out (+)= W h for a layer's weight W (outputs x inputs): thin inputs as axpys, thin outputs as one GEMV per
+  /// output row, else a GEMM.
+  template <class In, class Out>
+  static void layer_product(const ConstMatrixMap<Scalar>& w, const In& h, Out&& out, bool accumulate) {
+    if (w.cols() <= thin_depth) {
+      thin_product(w, h, out, accumulate);
+    } else if (w.rows() <= thin_depth) {
+      for (Index o = 0; o < w.rows(); ++o) {
+        if (accumulate)
+          out.row(o).noalias() += w.row(o) * h;
+        else
+          out.row(o).noalias() = w.row(o) * h;
+      }
+    } else if (accumulate) {
+      out.noalias() += w * h;
+    } else {
+      out.noalias() = w * h;
+    }
+  }
+
+  /// out = W h + b (b optional), the affine map of a layer on a block of columns.
+  template <class In, class Out>
+  static void affine(const ConstMatrixMap<Scalar>& w, const ConstVectorMap<Scalar>& b, bool has_bias, const In& h,
+                     Out&& out) {
+    if (w.cols() <= thin_depth || w.rows() <= thin_depth) {
+      layer_product(w, h, out, false);
+      if (has_bias) out.colwise() += b;
+      return;
+    }
+    // Start from the bias and let the GEMM accumulate: Eigen would otherwise zero the output first.
+    if (has_bias)
+      out.colwise() = b;
+    else
+      out.setZero();
+    out.noalias() += w * h;
+  }
+
+  /// out = W^T adj: the adjoint below a layer.
+  template <class Adj, class Out>
+  static void transpose_product(const ConstMatrixMap<Scalar>& w, const Adj& adj, Out&& out) {
+    if (w.rows() == 1) {
+      thin_product(w.transpose(), adj, out, false);  // a single-output layer's W^T is one contiguous column
+    } else if (w.rows() <= thin_depth) {
+      // A few outputs: one outer product each (Eigen copies the strided row of W once).
+      out.noalias() = w.row(0).transpose() * adj.row(0);
+      for (Index o = 1; o < w.rows(); ++o) out.noalias() += w.row(o).transpose() * adj.row(o);
+    } else if (w.cols() <= thin_depth) {
+      for (Index c = 0; c < w.cols(); ++c) out.row(c).noalias() = w.col(c).transpose() * adj;  // a few inputs
+    } else {
+      out.noalias() = w.transpose() * adj;
+    }
+  }
+
+  /// grad (+)= adj h^T: a layer's weight gradient (outputs x inputs) over a block of columns.
+  template <class Adj, class In, class Grad>
+  static void weight_gradient(const Adj& adj, const In& h, Grad&& grad, bool accumulate) {
+    if (grad.rows() <= thin_depth) {
+      for (Index o = 0; o < grad.rows(); ++o) {
+        if (accumulate)
+          grad.row(o).noalias() += adj.row(o) * h.transpose();
+        else
+          grad.row(o).noalias() = adj.row(o) * h.transpose();
+      }
+    } else if (grad.cols() <= thin_depth) {
+      for (Index c = 0; c < grad.cols(); ++c) {
+        if (accumulate)
+          grad.col(c).noalias() += adj * h.row(c).transpose();
+        else
+          grad.col(c).noalias() = adj * h.row(c).transpose();
+      }
+    } else if (accumulate) {
+      grad.noalias() += adj * h.transpose();
+    } else {
+      grad.noalias() = adj * h.transpose();
+    }
+  }
+
+  // ---- the passes on a share of the batch (see detail::batch_shares) ----
+
+  void forward_columns(Tape<Scalar>& tape, Index c0, Index count) const {
     const Scalar* theta = parameters_.data();
-    const Scalar* dtheta = tape.has_parameter_tangent_ ? tape.parameter_tangent_.data() : nullptr;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DenseLayer& layer = layers_[l];
+      auto a = tape.pre_[l].middleCols(c0, count);
+      affine(layer.weight(theta), layer.bias(theta), layer.has_bias, tape.post_[l].middleCols(c0, count), a);
+      if (l + 1 < layers_.size()) options_.hidden_activation.value(a, tape.post_[l + 1].middleCols(c0, count));
+    }
+  }
+
+  void backward_columns(Tape<Scalar>& tape, Index first, Index count, Scalar* gradient, bool accumulate,
+                        bool want_input_adjoint) const {
+    const Scalar* theta = parameters_.data();
     for (std::size_t l = layers_.size(); l-- > 0;) {
       const DenseLayer& layer = layers_[l];
-      const auto adj = tape.adjoint_[l].middleCols(lo, N - lo);  // [adj(a) adj(da)]
+      const auto adj = tape.adjoint_[l].middleCols(first, count);
       if (gradient) {
-        // dL/dW = adj(a) h^T + adj(da) dh^T as one GEMM over both streams.
-        auto grad_w = layer.weight(gradient);
-        if (accumulate)
-          grad_w.noalias() += adj * tape.post_[l].middleCols(lo, N - lo).transpose();
-        else
-          grad_w.noalias() = adj * tape.post_[l].middleCols(lo, N - lo).transpose();
+        weight_gradient(adj, tape.post_[l].middleCols(first, count), layer.weight(gradient), accumulate);
         if (layer.has_bias) {
           auto grad_b = layer.bias(gradient);
           if (accumulate)
-            grad_b += tape.adjoint_[l].middleCols(lo, P - lo).rowwise().sum();
+            grad_b += adj.rowwise().sum();
           else
-            grad_b = tape.adjoint_[l].middleCols(lo, P - lo).rowwise().sum();
+            grad_b = adj.rowwise().sum();
         }
       }
       if (l > 0) {
-        auto below = tape.adjoint_[l - 1].middleCols(lo, N - lo);
-        below.noalias() = layer.weight(theta).transpose() * adj;  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
-        if (dtheta) tape.adjoint_[l - 1].leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[l].middleCols(P, T);
-        // Through h = s(a), dh = s'(a) da:  adj(a) = s'(a) adj(h) + s''(a) da adj(dh);  adj(da) = s'(a) adj(dh).
-        s.scale_by_derivative(tape.pre_[l - 1].middleCols(lo, P - lo), tape.adjoint_[l - 1].middleCols(lo, P - lo));
-        if (!s.piecewise_linear())
-          s.add_second_derivative_term(tape.pre_[l - 1].leftCols(T), tape.pre_[l - 1].middleCols(P, T),
-                                       tape.adjoint_[l - 1].middleCols(P, T), tape.adjoint_[l - 1].leftCols(T));
-        s.scale_by_derivative(tape.pre_[l - 1].leftCols(T), tape.adjoint_[l - 1].middleCols(P, T));
+        auto below = tape.adjoint_[l - 1].middleCols(first, count);
+        transpose_product(layer.weight(theta), adj, below);
+        options_.hidden_activation.scale_by_derivative(tape.pre_[l - 1].middleCols(first, count), below);
       } else if (want_input_adjoint) {
-        tape.input_adjoint_.middleCols(lo, N - lo).noalias() = layer.weight(theta).transpose() * adj;
-        if (lo > 0) tape.input_adjoint_.leftCols(lo).setZero();
-        if (dtheta) tape.input_adjoint_.leftCols(T).noalias() += layer.weight(dtheta).transpose() * tape.adjoint_[0].middleCols(P, T);
+        transpose_product(layer.weight(theta), adj, tape.input_adjoint_.middleCols(first, count));
       }
     }
   }
 
- private:
+  /// Tangent columns P + [t0, t0 + count), which belong to primal samples [t0, t0 + count).
+  void tangent_forward_columns(Tape<Scalar>& tape, Index t0, Index count, bool has_input_tangent,
+                               const Scalar* parameter_tangent) const {
+    const Index P = tape.primal_cols_;
+    const Scalar* theta = parameters_.data();
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DenseLayer& layer = layers_[l];
+      auto da = tape.pre_[l].middleCols(P + t0, count);
+      if (parameter_tangent) {
+        // da = dW h + db (+ W dh)
+        affine(layer.weight(parameter_tangent), layer.bias(parameter_tangent), layer.has_bias,
+               tape.post_[l].middleCols(t0, count), da);
+        if (l > 0 || has_input_tangent) layer_product(layer.weight(theta), tape.post_[l].middleCols(P + t0, count), da, true);
+      } else if (l > 0 || has_input_tangent) {
+        layer_product(layer.weight(theta), tape.post_[l].middleCols(P + t0, count), da, false);
+      } else {
+        da.setZero();
+      }
+      if (l + 1 < layers_.size()) {
+        auto dh = tape.post_[l + 1].middleCols(P + t0, count);
+        dh = da;
+        options_.hidden_activation.scale_by_derivative(tape.pre_[l].middleCols(t0, count), dh);
+      }
+    }
+  }
+
+  /// Share i of n of layer l's products in the reverse of the tangent pass: the columns [lo, N) of both streams
+  /// are cut into contiguous pieces. The element-wise steps that follow couple primal sample j with its tangent
+  /// column P + j, so they split the samples instead (reverse_tangent_elementwise), after every product is done.
+  void reverse_tangent_products(Tape<Scalar>& tape, std::size_t l, Scalar* gradient, bool accumulate,
+                                bool want_input_adjoint, Index lo, int i, int n) const {
+    const Index P = tape.primal_cols_, N = P + tape.tangent_cols_;
+    const Index c0 = detail::share_begin(lo, N - lo, i, n), c1 = detail::share_begin(lo, N - lo, i + 1, n);
+    const DenseLayer& layer = layers_[l];
+    const Scalar* theta = parameters_.data();
+    const auto adj = tape.adjoint_[l].middleCols(c0, c1 - c0);  // [adj(a) adj(da)] of this share
+    if (gradient) {
+      // dL/dW = adj(a) h^T + adj(da) dh^T as one GEMM over both streams.
+      weight_gradient(adj, tape.post_[l].middleCols(c0, c1 - c0), layer.weight(gradient), accumulate);
+      if (layer.has_bias) {
+        const Index primal = std::max<Index>(std::min(c1, P) - c0, 0);  // the bias only reaches the primal stream
+        auto grad_b = layer.bias(gradient);
+        if (accumulate)
+          grad_b += tape.adjoint_[l].middleCols(c0, primal).rowwise().sum();
+        else
+          grad_b = tape.adjoint_[l].middleCols(c0, primal).rowwise().sum();
+      }
+    }
+    if (l > 0)  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
+      transpose_product(layer.weight(theta), adj, tape.adjoint_[l - 1].middleCols(c0, c1 - c0));
+    else if (want_input_adjoint)
+      transpose_product(layer.weight(theta), adj, tape.input_adjoint_.middleCols(c0, c1 - c0));
+  }
+
+  /// Share i of n of the samples [0, P): the parameter tangent's term and the activation's derivatives below layer
+  /// l (for l = 0: the input adjoints of the zero-adjoint columns and the parameter tangent's term).
+  void reverse_tangent_elementwise(Tape<Scalar>& tape, std::size_t l, Index lo, int i, int n) const {
+    const Index P = tape.primal_cols_, T = tape.tangent_cols_;
+    const Activation& s = options_.hidden_activation;
+    const Scalar* dtheta = tape.has_parameter_tangent_ ? tape.parameter_tangent_.data() : nullptr;
+    const Index j0 = detail::share_begin(0, P, i, n), j1 = detail::share_begin(0, P, i + 1, n);
+    // Within the samples: the primal ones whose adjoints may be non-zero, and the ones with a tangent column.
+    const Index p0 = std::max(j0, lo), p1 = std::max(j1, lo), t1 = std::min(j1, T), t0 = std::min(j0, t1);
+    const DenseLayer& layer = layers_[l];
+    if (l == 0) {
+      if (j0 < lo) tape.input_adjoint_.middleCols(j0, std::min(j1, lo) - j0).setZero();
+      if (dtheta && t1 > t0)
+        tape.input_adjoint_.middleCols(t0, t1 - t0).noalias() +=
+            layer.weight(dtheta).transpose() * tape.adjoint_[0].middleCols(P + t0, t1 - t0);
+      return;
+    }
+    if (dtheta && t1 > t0)
+      tape.adjoint_[l - 1].middleCols(t0, t1 - t0).noalias() +=
+          layer.weight(dtheta).transpose() * tape.adjoint_[l].middleCols(P + t0, t1 - t0);
+    // Through h = s(a), dh = s'(a) da:  adj(a) = s'(a) adj(h) + s''(a) da adj(dh);  adj(da) = s'(a) adj(dh).
+    s.scale_by_derivative(tape.pre_[l - 1].middleCols(p0, p1 - p0), tape.adjoint_[l - 1].middleCols(p0, p1 - p0));
+    if (!s.piecewise_linear() && t1 > t0)
+      s.add_second_derivative_term(tape.pre_[l - 1].middleCols(t0, t1 - t0), tape.pre_[l - 1].middleCols(P + t0, t1 - t0),
+                                   tape.adjoint_[l - 1].middleCols(P + t0, t1 - t0),
+                                   tape.adjoint_[l - 1].middleCols(t0, t1 - t0));
+    s.scale_by_derivative(tape.pre_[l - 1].middleCols(t0, t1 - t0), tape.adjoint_[l - 1].middleCols(P + t0, t1 - t0));
+  }
+
+  void reserve_partial_gradients(Tape<Scalar>& tape, int shares) const {
+    if (tape.partial_gradients_.size() + 1 < static_cast<std::size_t>(shares))
+      tape.partial_gradients_.resize(static_cast<std::size_t>(shares) - 1);
+    for (int k = 0; k + 1 < shares; ++k)
+      if (tape.partial_gradients_[k].size() != parameter_count()) tape.partial_gradients_[k].resize(parameter_count());
+  }
+
+  void add_partial_gradients(const Tape<Scalar>& tape, int shares, Scalar* gradient) const {
+    VectorMap<Scalar> total(gradient, parameter_count());
+    for (int k = 0; k + 1 < shares; ++k) total += tape.partial_gradients_[k];
+  }
+
   std::size_t checked_layer(const char* what, Index l) const {
     if (l < 0 || l >= layer_count())
       throw ShapeError(detail::message("gantry::nn::Mlp::", what, ": layer index ", l, " out of range [0, ",
@@ -356,6 +703,7 @@ class Mlp {
   MlpOptions options_;
   std::vector<DenseLayer> layers_;
   Vector<Scalar> parameters_;
+  double work_per_column_ = 0;  ///< multiply-adds of one sample through every layer's weight, to size thread shares
 };
 
 }  // namespace gantry::nn

@@ -75,6 +75,9 @@ class Tape {
   Matrix<Scalar> input_adjoint_;         ///< adjoint of post_[0]
   Vector<Scalar> parameter_tangent_;     ///< copy of the parameter tangent of the last tangent pass
   bool has_parameter_tangent_ = false;
+  /// Parameter gradients of the batch shares after the first, when a pass splits its batch over threads
+  /// (the first share writes straight into the caller's gradient). Grown on first use, then reused.
+  std::vector<Vector<Scalar>> partial_gradients_;
 };
 
 }  // namespace gantry::nn

@@ -206,11 +206,12 @@ class Evaluator {
     return values;
   }
 
+  /// `tangent_cols`: columns reserved in both tapes for a later tangent pass (consensus reuses these forwards).
   Values<Scalar> generator_pass(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
+                                const Batch<Scalar>& batch, Vector<Scalar>& gradient, Index tangent_cols = 0) {
     const Index b = batch.z.cols();
-    const Matrix<Scalar>& fake = generate(generator, batch, generator_step_tape_);
-    critic.forward(fake, critic_step_tape_);
+    const Matrix<Scalar>& fake = generate(generator, batch, generator_step_tape_, tangent_cols);
+    critic.forward(fake, critic_step_tape_, tangent_cols);
     const auto logits = critic_step_tape_.output();
     auto adjoint = critic_step_tape_.output_adjoint();
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
@@ -235,8 +236,9 @@ class Evaluator {
     const Index b = batch.real.cols();
     critic_gradient.resize(critic.parameter_count());
     generator_gradient.resize(generator.parameter_count());
-    Values<Scalar> values = objective_critic_gradient(policy, generator, critic, batch, critic_gradient);
-    values.generator_loss = generator_pass(policy, generator, critic, batch, generator_gradient).generator_loss;
+    // Both forwards keep room for the tangent passes below, which then reuse them instead of running them again.
+    Values<Scalar> values = objective_critic_gradient(policy, generator, critic, batch, critic_gradient, 2 * b);
+    values.generator_loss = generator_pass(policy, generator, critic, batch, generator_gradient, b).generator_loss;
 
     double weight = 0;
     policy.for_each_regularizer([&](const auto& r) {
@@ -250,11 +252,7 @@ class Evaluator {
     // H_{L_D} (v_D, 0): parameter tangent v_D through the critic on [real, fake], reverse from
     // adj(a) = l''(a) da / B, adj(da) = l'(a) / B; the fake columns' input adjoint flows into the generator.
     {
-      const Matrix<Scalar>& fake = generate(generator, batch, generator_tape_);
-      critic_input_.resize(critic.input_size(), 2 * b);
-      critic_input_.leftCols(b) = batch.real;
-      critic_input_.rightCols(b) = fake;
-      critic.forward(critic_input_, critic_tape_, 2 * b);
+      // generator_tape_ and critic_tape_ hold G(z) and D([real, fake]) from objective_critic_gradient.
       critic.tangent_forward_parameters(critic_tape_, critic_gradient);
       const auto logits = critic_tape_.output();
       const auto da = critic_tape_.output_tangent();
@@ -274,11 +272,8 @@ class Evaluator {
     }
     // H_{L_G} (0, v_G): parameter tangent v_G through the generator, its output tangent through the critic.
     {
-      generator.forward(batch.z, generator_step_tape_, b);
+      // generator_step_tape_ and critic_step_tape_ hold G(z) and D(G(z)) from generator_pass.
       generator.tangent_forward_parameters(generator_step_tape_, generator_gradient);
-      fake_ = generator_step_tape_.output();
-      if (batch.fake_noise.size() != 0) fake_ += batch.fake_noise;
-      critic.forward(fake_, critic_step_tape_, b);
       critic.tangent_forward_input(critic_step_tape_, generator_step_tape_.output_tangent());
       const auto logits = critic_step_tape_.output();
       const auto da = critic_step_tape_.output_tangent();
@@ -310,13 +305,14 @@ class Evaluator {
 
   /// The objective's critic gradient alone (consensus's v_D excludes the penalties).
   Values<Scalar> objective_critic_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                           const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
+                                           const Batch<Scalar>& batch, Vector<Scalar>& gradient,
+                                           Index tangent_cols = 0) {
     const Index b = batch.real.cols();
     const Matrix<Scalar>& fake = generate(generator, batch, generator_tape_);
     critic_input_.resize(critic.input_size(), 2 * b);
     critic_input_.leftCols(b) = batch.real;
     critic_input_.rightCols(b) = fake;
-    critic.forward(critic_input_, critic_tape_);
+    critic.forward(critic_input_, critic_tape_, tangent_cols);
     const auto logits = critic_tape_.output();
     auto adjoint = critic_tape_.output_adjoint();
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);

@@ -15,6 +15,7 @@
 #include "gantry/policy.hpp"
 #include "gantry/train/batch.hpp"
 #include "gantry/train/callbacks.hpp"
+#include "gantry/train/divergence_guard.hpp"
 #include "gantry/train/evaluation.hpp"
 #include "gantry/train/evaluator.hpp"
 #include "gantry/train/step_stats.hpp"
@@ -41,6 +42,11 @@ struct TrainerOptions {
   Schedule schedule = Schedule::alternating;
   bool generator_first = false;            ///< alternating: generator step before the critic steps (some reference code)
   std::uint64_t seed = 0;                  ///< seeds the trainer's Rng: batches, noise, interpolation weights
+  /// Check every loss and gradient before each optimizer step and the parameters after it; on a non-finite
+  /// value, roll back to the state after the last good iteration and throw DivergenceError naming the step
+  /// and the quantity (train/divergence_guard.hpp). Costs a copy of both networks and optimizer states per
+  /// iteration; the optimizers must expose state() and set_state().
+  bool divergence_guard = false;
 
   void validate() const {
     constexpr const char* owner = "gantry::train::TrainerOptions";
@@ -68,6 +74,10 @@ class Trainer {
  public:
   using Mlp = nn::Mlp<Scalar>;
   using Stats = StepStats<Scalar>;
+  using scalar_type = Scalar;
+  using policy_type = Policy;
+  using critic_optimizer_type = CriticOptimizer;
+  using generator_optimizer_type = GeneratorOptimizer;
 
   Trainer(Policy policy, Mlp generator, Mlp critic, DataSampler data, NoiseSampler noise, CriticOptimizer critic_optimizer,
           GeneratorOptimizer generator_optimizer, TrainerOptions options = {})
@@ -81,7 +91,7 @@ class Trainer {
         options_(options),
         rng_(options.seed) {
     constexpr const char* where = "gantry::train::Trainer";
-    options_.validate();
+    check_options(options_);
     policy_.validate();
     if (generator_.output_size() != critic_.input_size())
       throw ShapeError(gantry::detail::message(where, ": generator output size ", generator_.output_size(),
@@ -97,6 +107,7 @@ class Trainer {
   }
 
   /// Runs `iterations` generator iterations; callbacks may stop earlier. Returns the last iteration's stats.
+  /// An error in an iteration (DivergenceError from the guard, DataError from a sampler) propagates at once.
   template <class... Callbacks>
   Stats fit(Index iterations, Callbacks&&... callbacks) {
     if (iterations < 0)
@@ -115,28 +126,53 @@ class Trainer {
     return stats;
   }
 
-  /// One generator iteration under the schedule.
+  /// One generator iteration under the schedule. With the divergence guard on, an exception thrown during the
+  /// iteration (a divergence, non-finite data from a sampler) leaves the trainer as it was before it.
   Stats step() {
+    if (!options_.divergence_guard) return unguarded_step();
+    guard_.save(generator_, critic_, critic_optimizer_, generator_optimizer_, rng_);
+    try {
+      return unguarded_step();
+    } catch (...) {
+      guard_.restore(generator_, critic_, critic_optimizer_, generator_optimizer_, rng_);
+      throw;
+    }
+  }
+
+ private:
+  Stats unguarded_step() {
     Stats stats;
     stats.estimates_wasserstein = Policy::objective_type::estimates_wasserstein;
     if (options_.schedule == Schedule::simultaneous) {
       draw_batch(batch_);
       const Values<Scalar> values =
           evaluator_.both_gradients(policy_, generator_, critic_, batch_, critic_gradient_, generator_gradient_);
+      const StepPhase phase{StepPhase::simultaneous};
+      if (options_.divergence_guard) {
+        check_critic_values(values, phase);
+        check_value(values.generator_loss, DivergedQuantity::generator_loss, phase);
+        check_vector(critic_gradient_, critic_, DivergedQuantity::critic_gradient, phase);
+        check_vector(generator_gradient_, generator_, DivergedQuantity::generator_gradient, phase);
+      }
       critic_optimizer_.step(critic_.parameters(), critic_gradient_);
+      if (options_.divergence_guard)
+        check_vector(critic_.parameters(), critic_, DivergedQuantity::critic_parameters, phase);
       project_critic();
       generator_optimizer_.step(generator_.parameters(), generator_gradient_);
+      if (options_.divergence_guard)
+        check_vector(generator_.parameters(), generator_, DivergedQuantity::generator_parameters, phase);
       stats.take_critic(values);
       stats.generator_loss = values.generator_loss;
     } else {
       if (options_.generator_first) stats.generator_loss = generator_step();
-      for (Index k = 0; k < options_.n_critic; ++k) stats.take_critic(critic_step());
+      for (Index k = 0; k < options_.n_critic; ++k) stats.take_critic(critic_step(k));
       if (!options_.generator_first) stats.generator_loss = generator_step();
     }
     stats.iteration = ++iteration_;
     return stats;
   }
 
+ public:
   /// Draws a batch the way training does (advances the trainer's Rng).
   void draw_batch(Batch<Scalar>& batch) {
     const Index b = options_.batch_size;
@@ -180,27 +216,52 @@ class Trainer {
   Policy& policy() { return policy_; }
   const Policy& policy() const { return policy_; }
   CriticOptimizer& critic_optimizer() { return critic_optimizer_; }
+  const CriticOptimizer& critic_optimizer() const { return critic_optimizer_; }
   GeneratorOptimizer& generator_optimizer() { return generator_optimizer_; }
+  const GeneratorOptimizer& generator_optimizer() const { return generator_optimizer_; }
   DataSampler& data_sampler() { return data_; }
+  const DataSampler& data_sampler() const { return data_; }
   NoiseSampler& noise_sampler() { return noise_; }
+  const NoiseSampler& noise_sampler() const { return noise_; }
   const TrainerOptions& options() const { return options_; }
+  /// Changes the schedule, n_critic, batch size or the guard between iterations (checkpoints restore them so).
+  /// `seed` only records how the run began: the Rng's state is set through rng().
+  void set_options(const TrainerOptions& options) {
+    check_options(options);
+    options_ = options;
+  }
   Rng& rng() { return rng_; }
+  const Rng& rng() const { return rng_; }
   Index iteration() const { return iteration_; }
-  void set_iteration(Index iteration) { iteration_ = iteration; }
+  void set_iteration(Index iteration) {
+    if (iteration < 0)
+      throw OptionError(gantry::detail::message("gantry::train::Trainer::set_iteration: iteration must be >= 0, given ",
+                                                iteration));
+    iteration_ = iteration;
+  }
   Index target_iterations() const { return target_; }
 
   /// Samples from the generator: (data dimension x n).
   Matrix<Scalar> generate(Index n) {
+    if (n < 1)
+      throw OptionError(gantry::detail::message("gantry::train::Trainer::generate: n must be >= 1, given ", n));
     Matrix<Scalar> z(generator_.input_size(), n);
     noise_.sample(z, rng_);
     return generator_(z);
   }
 
  private:
-  Values<Scalar> critic_step() {
+  Values<Scalar> critic_step(Index k) {
     draw_batch(batch_);
     const Values<Scalar> values = evaluator_.critic_gradient(policy_, generator_, critic_, batch_, critic_gradient_);
+    const StepPhase phase{StepPhase::critic, k, options_.n_critic};
+    if (options_.divergence_guard) {
+      check_critic_values(values, phase);
+      check_vector(critic_gradient_, critic_, DivergedQuantity::critic_gradient, phase);
+    }
     critic_optimizer_.step(critic_.parameters(), critic_gradient_);
+    if (options_.divergence_guard)
+      check_vector(critic_.parameters(), critic_, DivergedQuantity::critic_parameters, phase);
     project_critic();
     return values;
   }
@@ -209,8 +270,39 @@ class Trainer {
     draw_batch(batch_);
     const Values<Scalar> values =
         evaluator_.generator_gradient(policy_, generator_, critic_, batch_, generator_gradient_);
+    const StepPhase phase{StepPhase::generator};
+    if (options_.divergence_guard) {
+      check_value(values.generator_loss, DivergedQuantity::generator_loss, phase);
+      check_value(values.consensus, DivergedQuantity::consensus, phase);
+      check_vector(generator_gradient_, generator_, DivergedQuantity::generator_gradient, phase);
+    }
     generator_optimizer_.step(generator_.parameters(), generator_gradient_);
+    if (options_.divergence_guard)
+      check_vector(generator_.parameters(), generator_, DivergedQuantity::generator_parameters, phase);
     return values.generator_loss;
+  }
+
+  // The guard's checks; `iteration_ + 1` is the iteration under way.
+  using Guard = DivergenceGuard<Scalar, CriticOptimizer, GeneratorOptimizer>;
+  void check_value(Scalar value, DivergedQuantity quantity, const StepPhase& phase) const {
+    Guard::check_value(value, quantity, iteration_ + 1, phase);
+  }
+  void check_vector(const Vector<Scalar>& flat, const Mlp& network, DivergedQuantity quantity,
+                    const StepPhase& phase) const {
+    Guard::check_vector(flat, network, quantity, iteration_ + 1, phase);
+  }
+  void check_critic_values(const Values<Scalar>& values, const StepPhase& phase) const {
+    check_value(values.critic_loss, DivergedQuantity::critic_loss, phase);
+    check_value(values.penalty, DivergedQuantity::penalty, phase);
+    check_value(values.consensus, DivergedQuantity::consensus, phase);
+  }
+
+  static void check_options(const TrainerOptions& options) {
+    options.validate();
+    if (options.divergence_guard && !Guard::supported)
+      throw OptionError(
+          "gantry::train::TrainerOptions.divergence_guard needs optimizers with `State`, `state()` and "
+          "`set_state(State)` (to roll them back), and an optimizer of this trainer has none");
   }
 
   void project_critic() {
@@ -234,6 +326,7 @@ class Trainer {
   Batch<Scalar> batch_;
   Matrix<Scalar> noise_scratch_;
   Vector<Scalar> critic_gradient_, generator_gradient_;
+  Guard guard_;
 };
 
 /// Deduces every template argument: `auto trainer = make_trainer(WganGp{}, generator, critic, ...);`

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// The critic's passes one at a time (three hidden ReLU layers, batch 256, float), per width: forward, backward
+// (parameter gradient), input gradient, gradient-penalty gradient and the consensus term's Hessian-vector
+// product. Counters: GFLOP/s of the matrix products each pass performs (see bench_setup.hpp).
+
+#include <benchmark/benchmark.h>
+
+#include <gantry/nn/gradient_penalty.hpp>
+#include <gantry/nn/hessian_vector.hpp>
+
+#include "bench_setup.hpp"
+
+namespace bench = gantry::bench;
+namespace nn = gantry::nn;
+using gantry::Index;
+using gantry::Matrix;
+using gantry::Vector;
+using Scalar = float;
+
+namespace {
+
+/// The critic's non-saturating loss on real samples, mean softplus(-a): what consensus differentiates twice.
+struct SoftplusLoss {
+  Scalar value(const Eigen::Ref<const Matrix<Scalar>>& a) const {
+    Scalar sum = 0;
+    for (Index i = 0; i < a.cols(); ++i) sum += gantry::detail::stable_softplus(-a(0, i));
+    return sum / static_cast<Scalar>(a.cols());
+  }
+  void gradient(const Eigen::Ref<const Matrix<Scalar>>& a, Eigen::Ref<Matrix<Scalar>> adjoint) const {
+    for (Index i = 0; i < a.cols(); ++i)
+      adjoint(0, i) = -gantry::detail::stable_sigmoid(-a(0, i)) / static_cast<Scalar>(a.cols());
+  }
+  void hessian_vector(const Eigen::Ref<const Matrix<Scalar>>& a, const Eigen::Ref<const Matrix<Scalar>>& da,
+                      Eigen::Ref<Matrix<Scalar>> out) const {
+    for (Index i = 0; i < a.cols(); ++i)
+      out(0, i) = gantry::detail::stable_sigmoid(a(0, i)) * gantry::detail::stable_sigmoid(-a(0, i)) * da(0, i) /
+                  static_cast<Scalar>(a.cols());
+  }
+};
+
+struct Fixture {
+  explicit Fixture(Index width)
+      : critic(bench::make_network<Scalar>(bench::critic_sizes(width), 2)),
+        cost(bench::cost_of(bench::critic_sizes(width))),
+        x(bench::data_dimension, bench::batch_size),
+        gradient(critic.parameter_count()),
+        direction(critic.parameter_count()) {
+    gantry::Rng rng(3);
+    rng.fill_normal(x);
+    rng.fill_normal(direction, 0.0, 0.01);
+  }
+  nn::Mlp<Scalar> critic;
+  bench::NetworkCost cost;
+  Matrix<Scalar> x;
+  Vector<Scalar> gradient, direction;
+  nn::Tape<Scalar> tape;
+  double n() const { return static_cast<double>(x.cols()); }
+};
+
+void report(benchmark::State& state, double flops) {
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void forward(benchmark::State& state) {
+  Fixture f(state.range(0));
+  for (auto _ : state) {
+    f.critic.forward(f.x, f.tape);
+    benchmark::DoNotOptimize(f.tape.output().data());
+  }
+  report(state, bench::forward_flops(f.cost, f.n()));
+}
+
+void backward(benchmark::State& state) {
+  Fixture f(state.range(0));
+  f.critic.forward(f.x, f.tape);
+  f.tape.output_adjoint().setConstant(Scalar(1) / static_cast<Scalar>(f.x.cols()));
+  for (auto _ : state) {
+    f.critic.backward(f.tape, 0, f.x.cols(), &f.gradient, false, false);
+    benchmark::DoNotOptimize(f.gradient.data());
+  }
+  report(state, bench::backward_flops(f.cost, f.n(), true, false));
+}
+
+void input_gradient(benchmark::State& state) {
+  Fixture f(state.range(0));
+  for (auto _ : state) {
+    nn::input_gradient(f.critic, f.x, f.tape);
+    benchmark::DoNotOptimize(f.tape.input_adjoint().data());
+  }
+  report(state, bench::forward_flops(f.cost, f.n()) + bench::backward_flops(f.cost, f.n(), false, true));
+}
+
+void penalty_gradient(benchmark::State& state) {
+  Fixture f(state.range(0));
+  const nn::GradientPenaltyOptions options;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(nn::gradient_penalty(f.critic, f.x, options, f.tape, &f.gradient));
+  }
+  // forward, grad_x D, the tangent along dP/dg, the reverse over the tangent columns only
+  report(state, 2 * bench::forward_flops(f.cost, f.n()) + bench::backward_flops(f.cost, f.n(), false, true) +
+                    bench::backward_flops(f.cost, f.n(), true, false));
+}
+
+void consensus_gradient(benchmark::State& state) {
+  Fixture f(state.range(0));
+  const SoftplusLoss loss;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(nn::hessian_vector_product(f.critic, f.x, loss, f.direction, f.tape, f.gradient));
+  }
+  // forward; parameter tangent (dW h and W dh); reverse over both streams plus dW^T adj(da)
+  report(state, 3 * bench::forward_flops(f.cost, f.n()) - 2 * f.n() * f.cost.first +
+                    bench::backward_flops(f.cost, 2 * f.n(), true, false) +
+                    bench::backward_flops(f.cost, f.n(), false, false));
+}
+
+void widths(benchmark::internal::Benchmark* b) {
+  for (const Index w : bench::widths) b->Arg(w);
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK(forward)->Apply(widths);
+BENCHMARK(backward)->Apply(widths);
+BENCHMARK(input_gradient)->Apply(widths);
+BENCHMARK(penalty_gradient)->Apply(widths);
+BENCHMARK(consensus_gradient)->Apply(widths);
+
+BENCHMARK_MAIN();

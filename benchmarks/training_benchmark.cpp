@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// One generator iteration (n_critic critic steps and a generator step, or one simultaneous consensus step) of
+// every preset at the reference toy settings, per width. Counters: iterations/s and GFLOP/s of matrix products
+// (bench_setup.hpp derives the operation count). benchmarks/compare.py runs this side by side with PyTorch.
+
+#include <benchmark/benchmark.h>
+
+#include "bench_setup.hpp"
+
+namespace bench = gantry::bench;
+using bench::Preset;
+
+namespace {
+
+template <Preset P>
+void training_iteration(benchmark::State& state) {
+  const gantry::Index width = state.range(0);
+  auto trainer = bench::make_trainer<P>(width);
+  trainer.step();  // sizes every buffer
+  for (auto _ : state) {
+    const auto stats = trainer.step();
+    benchmark::DoNotOptimize(stats.critic_loss);
+  }
+  const double flops = bench::iteration_flops(P, width);
+  state.counters["iterations_per_second"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP_per_iteration"] = flops * 1e-9;
+}
+
+void widths(benchmark::internal::Benchmark* b) {
+  for (const gantry::Index w : bench::widths) b->Arg(w);
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK(training_iteration<Preset::vanilla>)->Name("Vanilla")->Apply(widths);
+BENCHMARK(training_iteration<Preset::non_saturating>)->Name("NonSaturating")->Apply(widths);
+BENCHMARK(training_iteration<Preset::wgan_clip>)->Name("WganClip")->Apply(widths);
+BENCHMARK(training_iteration<Preset::wgan_gp>)->Name("WganGp")->Apply(widths);
+BENCHMARK(training_iteration<Preset::zero_centered_gp>)->Name("ZeroCenteredGp")->Apply(widths);
+BENCHMARK(training_iteration<Preset::consensus>)->Name("Consensus")->Apply(widths);
+
+BENCHMARK_MAIN();

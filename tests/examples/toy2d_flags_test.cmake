@@ -1,0 +1,57 @@
+# cmake -DTOY2D=<toy2d executable> -DOUT=<scratch directory> -P toy2d_flags_test.cmake
+# A bad flag or value: exit status 2 and ONE line on stderr naming the flag and the value. A gantry error
+# (here a missing CSV file): exit status 1 and one line naming the file. --help: status 0, every flag listed.
+cmake_minimum_required(VERSION 3.21)
+
+function(expect_usage_error expected_status)  # ARGN: the command line, then "NAMES" and the texts to find
+  list(FIND ARGN NAMES split)
+  list(SUBLIST ARGN 0 ${split} arguments)
+  math(EXPR first_text "${split} + 1")
+  list(SUBLIST ARGN ${first_text} -1 texts)
+  execute_process(COMMAND "${TOY2D}" --out "${OUT}" ${arguments}
+    RESULT_VARIABLE status OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  if(NOT status EQUAL expected_status)
+    message(FATAL_ERROR "toy2d ${arguments}: status ${status}, expected ${expected_status}\nstderr: ${stderr}")
+  endif()
+  string(REGEX MATCHALL "\n" newlines "${stderr}")
+  list(LENGTH newlines lines)
+  if(NOT lines EQUAL 1 OR NOT stderr MATCHES "^toy2d: [^\n]+\n$")
+    message(FATAL_ERROR "toy2d ${arguments}: stderr should be one line starting 'toy2d: ', it is:\n${stderr}")
+  endif()
+  foreach(text IN LISTS texts)
+    string(FIND "${stderr}" "${text}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "toy2d ${arguments}: stderr does not name '${text}':\n${stderr}")
+    endif()
+  endforeach()
+  if(NOT stdout STREQUAL "")
+    message(FATAL_ERROR "toy2d ${arguments}: unexpected output on stdout:\n${stdout}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE "${OUT}")
+expect_usage_error(2 --batch abc NAMES "--batch" "'abc'")
+expect_usage_error(2 --iterations=0 NAMES "--iterations" "'0'")
+expect_usage_error(2 --preset wgan NAMES "--preset" "'wgan'" "wgan-gp")
+expect_usage_error(2 --lr-critic -1e-4 NAMES "--lr-critic" "'-1e-4'")
+expect_usage_error(2 --ema 1 NAMES "--ema" "'1'")
+expect_usage_error(2 --frobnicate 3 NAMES "--frobnicate")
+expect_usage_error(2 --width NAMES "--width" "needs a value")
+expect_usage_error(2 --preset vanilla --lambda 10 NAMES "--lambda" "vanilla")
+expect_usage_error(2 --schedule simultaneous --n-critic 5 NAMES "--n-critic 5" "alternating")
+expect_usage_error(1 --data-csv "${OUT}/missing.csv" --width 8 --iterations 1 NAMES "missing.csv")
+
+execute_process(COMMAND "${TOY2D}" --help RESULT_VARIABLE status OUTPUT_VARIABLE help ERROR_VARIABLE stderr)
+if(NOT status EQUAL 0 OR NOT stderr STREQUAL "")
+  message(FATAL_ERROR "toy2d --help: status ${status}, stderr: ${stderr}")
+endif()
+foreach(flag --preset --dataset --data-csv --iterations --batch --width --depth --activation --n-critic --lr-critic
+        --lr-generator --lambda --gamma --clip --schedule --ema --noise-dim --seed --out --float --double
+        --eval-samples --log-every --plot-every --init --threads)
+  if(NOT help MATCHES "\n  (--[a-z]+, )?${flag}[ ,]")
+    message(FATAL_ERROR "toy2d --help does not explain ${flag}")
+  endif()
+endforeach()
+if(EXISTS "${OUT}/summary.json")
+  message(FATAL_ERROR "a rejected command line still wrote ${OUT}/summary.json")
+endif()
