@@ -49,6 +49,10 @@ def run_measured(command, env=None):
     return b"".join(chunks).decode(), usage.ru_maxrss
 
 
+def key_in(a, b, key):
+    return key in a and key in b
+
+
 def benchmark_json(text):
     return json.loads(text)["benchmarks"]
 
@@ -70,8 +74,9 @@ def gantry_run(build_dir, preset, width, seconds, env):
                f"--benchmark_filter=^{preset}/{width}/", f"--benchmark_min_time={seconds}"]
     out, rss = run_measured(command, env)
     (b,) = benchmark_json(out)
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     return {"iterations_per_second": b["iterations_per_second"], "gflop_per_iteration": b["GFLOP_per_iteration"],
-            "peak_rss_kib": rss}
+            "cpu_seconds_per_iteration": b["cpu_time"] * scale, "peak_rss_kib": rss}
 
 
 def torch_run(preset, width, seconds, threads, blas_threads, env):
@@ -106,6 +111,9 @@ def main():
     peak_env = dict(os.environ, OMP_NUM_THREADS=str(max(args.threads)))
     peaks = [gemm_peak(args.build_dir, peak_env)]
     best_gantry, best_torch = {}, {}
+    # CPU seconds per iteration with one thread each (gantry 1 thread, PyTorch 1 x 1), the lowest seen: what an
+    # iteration costs, whatever share of the cores the machine gave the process at that moment.
+    single_cpu_gantry, single_cpu_torch = {}, {}
     start = time.time()
     for round_index in range(args.rounds):
         if round_index > 0:
@@ -124,6 +132,10 @@ def main():
                     t = torch_run(preset, width, args.seconds, intra, blas, torch_env)
                     runs.append((best_torch, t))
                 for best, new in runs:
+                    if new.get("threads") == 1:
+                        single_cpu_gantry[key] = min(single_cpu_gantry.get(key, 1e9), new["cpu_seconds_per_iteration"])
+                    if new.get("intra_op_threads") == 1 and new.get("blas_threads") == 1:
+                        single_cpu_torch[key] = min(single_cpu_torch.get(key, 1e9), new["cpu_seconds_per_iteration"])
                     old = best.get(key)
                     if old is None or new["iterations_per_second"] > old["iterations_per_second"]:
                         merged = dict(new)
@@ -149,20 +161,24 @@ def main():
           f"{args.rounds} alternating rounds, best kept; "
           f"{time.time() - start:.0f} s")
     print()
-    print("| preset | width | gantry it/s | gantry threads | PyTorch it/s | PyTorch threads | ratio | gantry GFLOP/s "
-          "| % of peak | gantry peak RSS | PyTorch peak RSS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| preset | width | gantry it/s | gantry threads | PyTorch it/s | PyTorch threads | ratio "
+          "| 1-thread CPU-time ratio | gantry GFLOP/s | % of peak | gantry peak RSS | PyTorch peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for width in args.widths:
         for preset in args.presets:
             g, t = best_gantry[(preset, width)], best_torch[(preset, width)]
             gflops = g["iterations_per_second"] * g["gflop_per_iteration"]
             ratio = g["iterations_per_second"] / t["iterations_per_second"]
+            cpu_ratio = None
+            if key_in(single_cpu_gantry, single_cpu_torch, (preset, width)):
+                cpu_ratio = single_cpu_torch[(preset, width)] / single_cpu_gantry[(preset, width)]
             rows.append({"preset": preset, "width": width, "gantry": g, "pytorch": t, "ratio": ratio,
-                         "gantry_gflops": gflops, "peak_gflops": peak})
+                         "single_thread_cpu_ratio": cpu_ratio, "gantry_gflops": gflops, "peak_gflops": peak})
             print(f"| {preset} | {width} | {g['iterations_per_second']:.2f} | {g['threads']} | "
                   f"{t['iterations_per_second']:.2f} | "
-                  f"{t['intra_op_threads']}x{t['blas_threads']} | {ratio:.2f}x | {gflops:.1f} | {100 * gflops / peak:.0f}% | "
+                  f"{t['intra_op_threads']}x{t['blas_threads']} | {ratio:.2f}x | "
+                  f"{'-' if cpu_ratio is None else f'{cpu_ratio:.2f}x'} | {gflops:.1f} | {100 * gflops / peak:.0f}% | "
                   f"{g['peak_rss_kib'] / 1024:.1f} MiB | {t['peak_rss_kib'] / 1024:.1f} MiB |")
     if args.json:
         with open(args.json, "w") as f:

@@ -3,18 +3,19 @@
 /// A multilayer perceptron built at run time, with exact forward, backward, tangent and reverse-of-tangent passes.
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
 #ifdef _OPENMP
 #include <omp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
 #endif
 
 #include "gantry/core/check.hpp"
@@ -60,6 +61,7 @@ inline int batch_shares(Index columns, double work_per_column) {
 /// Start of share `i` of `n` of the columns [first, first + count).
 inline Index share_begin(Index first, Index count, int i, int n) { return first + count * i / n; }
 
+#ifdef _OPENMP
 inline void spin_pause() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -178,6 +180,8 @@ class SharePool {
   void (*call_)(void*, int) = nullptr;
 };
 
+#endif  // _OPENMP
+
 /// Calls body(i, n) for every share i of n = shares, on the calling thread and the pool's helpers.
 template <class Body>
 void run_shares(int shares, Body&& body) {
@@ -185,8 +189,12 @@ void run_shares(int shares, Body&& body) {
     body(0, 1);
     return;
   }
+#ifdef _OPENMP
   auto task = [&](int i) { body(i, shares); };
   SharePool::instance().run(shares, task);
+#else
+  for (int i = 0; i < shares; ++i) body(i, shares);  // not reached: without OpenMP a pass has one share
+#endif
 }
 
 }  // namespace gantry::detail
