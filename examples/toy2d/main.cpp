@@ -120,7 +120,7 @@ struct Settings {
   Index plot_every = 0;
   Index eval_every = 0;
   std::string init = "torch_default";
-  Index threads = 1;  // 0: Eigen's default (OMP_NUM_THREADS, else every core)
+  Index threads = 0;  // 0: gantry::thread_count()'s default (OMP_NUM_THREADS, else every core)
 
   // Resolved from the preset and the flags.
   const PresetInfo& info() const { return preset_info(preset); }
@@ -216,8 +216,8 @@ void print_help() {
       "                      he_uniform, he_normal, glorot_uniform, glorot_normal (default torch_default)\n"
       "  --eval-every N      also measure coverage and W1 (on 500 samples) every N iterations, into\n"
       "                      summary.json's \"evaluations\"; 0 = off (default 0)\n"
-      "  --threads N         threads for Eigen's matrix products; 0 = OMP_NUM_THREADS or every core. Parallel\n"
-      "                      products of these small layers gain little and lose much when cores are busy (default 1)\n"
+      "  --threads N         threads each pass splits the batch over; 0 = OMP_NUM_THREADS, else every core\n"
+      "                      (default 0)\n"
       "  --help              this text\n"
       "\n"
       "preset defaults (both players use the same optimizer; Adam has betas (0.5, 0.9)):\n"
@@ -671,7 +671,7 @@ int run(const Settings& s) {
              "toy2d: {} ({}) on {}, {} iterations, {} hidden layers of {} {}, batch {}, n-critic {}, {}, seed {}, "
              "{} thread(s)\n",
              info.name, trainer.policy().name(), s.dataset, s.iterations, s.depth, s.width, s.activation, s.batch,
-             options.n_critic, s.use_double ? "double" : "float", s.seed, Eigen::nbThreads());
+             options.n_critic, s.use_double ? "double" : "float", s.seed, gantry::thread_count());
   const train::StepStats<Scalar> last = trainer.fit(s.iterations, ema, csv, history, periodic, bar);
   const double train_seconds = last.seconds - periodic.overhead_before_last_step;
 
@@ -725,7 +725,7 @@ int run(const Settings& s) {
   if (s.preset == Preset::r1 || s.preset == Preset::consensus) json.field("gamma", s.resolved_gamma());
   if (s.preset == Preset::wgan_clip) json.field("clip", s.resolved_clip());
   json.field("ema", s.ema).field("seed", s.seed).field("scalar", s.use_double ? "double" : "float");
-  json.field("threads", Eigen::nbThreads());
+  json.field("threads", gantry::thread_count());
   json.field("eval_samples", s.eval_samples).field("log_every", s.resolved_log_every());
   json.field("plot_every", s.plot_every).field("eval_every", s.eval_every);
   json.end_object();
@@ -808,8 +808,8 @@ int main(int argc, char** argv) {
     print_help();
     return 0;
   }
-  if (settings->threads > 0) Eigen::setNbThreads(static_cast<int>(settings->threads));
   try {
+    if (settings->threads > 0) gantry::set_thread_count(static_cast<int>(settings->threads));
     return settings->use_double ? dispatch<double>(*settings) : dispatch<float>(*settings);
   } catch (const gantry::Error& e) {
     fmt::print(stderr, "{}toy2d: {}\n", line_break(), e.what());

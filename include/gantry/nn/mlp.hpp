@@ -18,9 +18,18 @@
 #include <thread>
 #endif
 
+#ifdef GANTRY_USE_OPENBLAS
+// OpenBLAS's own thread count is process-wide; a split pass sets it to 1 while its shares run (see SharePool::run).
+extern "C" {
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+}
+#endif
+
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
 #include "gantry/core/rng.hpp"
+#include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/nn/activation.hpp"
 #include "gantry/nn/dense.hpp"
@@ -37,16 +46,14 @@ namespace gantry::detail {
 // (its shares are done by the caller), where a fork-join team or a threaded GEMM would wait for it at every
 // barrier. Results depend on the thread count only through the order of the partial sums.
 //
-// Thread count: with OpenMP (GANTRY_USE_OPENMP), omp_get_max_threads() of the calling thread, i.e. OMP_NUM_THREADS
-// or omp_set_num_threads(), else the cores; without OpenMP, one. One thread as well inside an OpenMP parallel
-// region, while another thread is running a split pass, or when a pass is too small to pay for a hand-off.
+// Thread count: gantry::thread_count() (core/threads.hpp). One thread as well inside an OpenMP parallel region,
+// while another thread is running a split pass, or when a pass is too small to pay for a hand-off.
 
 inline int max_pass_threads() {
 #ifdef _OPENMP
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-  return 1;
+  if (omp_in_parallel()) return 1;
 #endif
+  return thread_count();
 }
 
 /// How many shares a pass over `columns` samples of `work_per_column` multiply-adds is split into.
@@ -104,6 +111,11 @@ class SharePool {
     const int outer_threads = omp_get_max_threads();
     omp_set_num_threads(1);
 #endif
+#ifdef GANTRY_USE_OPENBLAS
+    // Nor may OpenBLAS (EIGEN_USE_BLAS): two shares with two BLAS threads each would put four threads on two cores.
+    const int blas_threads = openblas_get_num_threads();
+    if (blas_threads > 1) openblas_set_num_threads(1);
+#endif
     task_ = &task;
     call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
     total_.store(shares, std::memory_order_relaxed);
@@ -124,6 +136,9 @@ class SharePool {
     }
 #ifdef _OPENMP
     omp_set_num_threads(outer_threads);
+#endif
+#ifdef GANTRY_USE_OPENBLAS
+    if (blas_threads > 1) openblas_set_num_threads(blas_threads);
 #endif
     busy_.store(false, std::memory_order_release);
   }
