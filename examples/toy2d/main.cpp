@@ -41,9 +41,9 @@ namespace data = gantry::data;
 namespace metrics = gantry::metrics;
 namespace io = gantry::io;
 
-// The README's demo: WGAN-GP on 8 Gaussians covers all 8 modes by 1000 iterations (seeds 1-5, docs/RESULTS.md):
-// about 3 minutes at the reference width 512 on a busy 2-core machine, under a minute with --width 256.
-constexpr Index default_iterations = 1000;
+// The README's demo: WGAN-GP on 8 Gaussians at the reference width 512 covers all 8 modes at 500 iterations (seeds
+// 1-3; coverage still flickers before 450, docs/RESULTS.md), about 1.5 minutes on an idle 2-core machine.
+constexpr Index default_iterations = 500;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Presets: the reference settings of each paper's toy experiments.
@@ -497,7 +497,15 @@ io::PlotBounds bounds_around(const Matrix<double>& real) {
 template <class Scalar>
 Eigen::MatrixXd critic_grid(const nn::Mlp<Scalar>& critic, const io::PlotBounds& bounds, Index cells) {
   const Eigen::MatrixXd centres = io::grid_cell_centers(bounds, cells, cells);
-  const Matrix<double> values = critic(centres.cast<Scalar>()).template cast<double>();
+  // In chunks: one tape for all 25,600 cells of a 512-wide critic would hold ~600 MB of activations.
+  constexpr Index chunk = 1024;
+  Matrix<double> values(1, centres.cols());
+  nn::Tape<Scalar> tape;
+  for (Index first = 0; first < centres.cols(); first += chunk) {
+    const Index count = std::min(chunk, centres.cols() - first);
+    critic.forward(centres.middleCols(first, count).template cast<Scalar>(), tape);
+    values.middleCols(first, count) = tape.output().template cast<double>();
+  }
   // (1 x cells^2) with x fastest is, column-major, the (cells x cells) grid the heat map takes.
   return Eigen::Map<const Eigen::MatrixXd>(values.data(), cells, cells);
 }
