@@ -49,10 +49,6 @@ def run_measured(command, env=None):
     return b"".join(chunks).decode(), usage.ru_maxrss
 
 
-def key_in(a, b, key):
-    return key in a and key in b
-
-
 def benchmark_json(text):
     return json.loads(text)["benchmarks"]
 
@@ -171,7 +167,7 @@ def main():
             gflops = g["iterations_per_second"] * g["gflop_per_iteration"]
             ratio = g["iterations_per_second"] / t["iterations_per_second"]
             cpu_ratio = None
-            if key_in(single_cpu_gantry, single_cpu_torch, (preset, width)):
+            if (preset, width) in single_cpu_gantry and (preset, width) in single_cpu_torch:
                 cpu_ratio = single_cpu_torch[(preset, width)] / single_cpu_gantry[(preset, width)]
             rows.append({"preset": preset, "width": width, "gantry": g, "pytorch": t, "ratio": ratio,
                          "single_thread_cpu_ratio": cpu_ratio, "gantry_gflops": gflops, "peak_gflops": peak})

@@ -19,7 +19,7 @@
 #endif
 
 #ifdef GANTRY_USE_OPENBLAS
-// OpenBLAS's own thread count is process-wide; a split pass sets it to 1 while its shares run (see SharePool::run).
+// OpenBLAS's thread count is process-wide; a split pass sets it to 1 while its shares run (SingleThreadedProducts).
 extern "C" {
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int);
@@ -77,6 +77,32 @@ inline void spin_pause() {
 #endif
 }
 
+/// While alive, products on the calling thread run on that thread alone: neither Eigen (which reads this thread's
+/// OpenMP setting) nor OpenBLAS (EIGEN_USE_BLAS; its count is process-wide) threads inside a share, where two
+/// shares with two threads each would put four threads on two cores. The previous counts come back at the end.
+class SingleThreadedProducts {
+ public:
+  SingleThreadedProducts() : omp_threads_(omp_get_max_threads()) {
+    omp_set_num_threads(1);
+#ifdef GANTRY_USE_OPENBLAS
+    blas_threads_ = openblas_get_num_threads();
+    if (blas_threads_ > 1) openblas_set_num_threads(1);
+#endif
+  }
+  ~SingleThreadedProducts() {
+    omp_set_num_threads(omp_threads_);
+#ifdef GANTRY_USE_OPENBLAS
+    if (blas_threads_ > 1) openblas_set_num_threads(blas_threads_);
+#endif
+  }
+  SingleThreadedProducts(const SingleThreadedProducts&) = delete;
+  SingleThreadedProducts& operator=(const SingleThreadedProducts&) = delete;
+
+ private:
+  int omp_threads_;
+  int blas_threads_ = 1;
+};
+
 /// Helper threads that run shares of a pass alongside the calling thread. Shares are claimed one at a time from
 /// a counter tagged with the job's generation, so a share is run exactly once, by whoever gets to it first.
 class SharePool {
@@ -106,40 +132,28 @@ class SharePool {
       return;
     }
     while (static_cast<int>(helpers_.size()) < shares - 1) helpers_.emplace_back([this] { helper_loop(); });
-#ifdef _OPENMP
-    // Eigen must not also thread the products inside a share (it reads this thread's OpenMP setting).
-    const int outer_threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-#endif
-#ifdef GANTRY_USE_OPENBLAS
-    // Nor may OpenBLAS (EIGEN_USE_BLAS): two shares with two BLAS threads each would put four threads on two cores.
-    const int blas_threads = openblas_get_num_threads();
-    if (blas_threads > 1) openblas_set_num_threads(1);
-#endif
-    task_ = &task;
-    call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
-    total_.store(shares, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    const std::uint64_t generation = ++generation_;
-    claim_.store(generation << 32, std::memory_order_release);
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      published_ = generation;
+      // Restored before busy_ is released: OpenBLAS's count is shared with the next pass of any thread.
+      const SingleThreadedProducts single_threaded;
+      task_ = &task;
+      call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
+      total_.store(shares, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      const std::uint64_t generation = ++generation_;
+      claim_.store(generation << 32, std::memory_order_release);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        published_ = generation;
+      }
+      wake_.notify_all();
+      work(generation);
+      for (int spin = 0; done_.load(std::memory_order_acquire) < shares; ++spin) {
+        if (spin < 4096)
+          spin_pause();
+        else
+          std::this_thread::yield();  // the helper holding the last share may be waiting for this core
+      }
     }
-    wake_.notify_all();
-    work(generation);
-    for (int spin = 0; done_.load(std::memory_order_acquire) < shares; ++spin) {
-      if (spin < 4096)
-        spin_pause();
-      else
-        std::this_thread::yield();  // the helper holding the last share may be waiting for this core
-    }
-#ifdef _OPENMP
-    omp_set_num_threads(outer_threads);
-#endif
-#ifdef GANTRY_USE_OPENBLAS
-    if (blas_threads > 1) openblas_set_num_threads(blas_threads);
-#endif
     busy_.store(false, std::memory_order_release);
   }
 
@@ -159,9 +173,7 @@ class SharePool {
   }
 
   void helper_loop() {
-#ifdef _OPENMP
-    omp_set_num_threads(1);  // products inside a share stay on this thread
-#endif
+    omp_set_num_threads(1);  // products inside a share stay on this thread (OpenBLAS: see SingleThreadedProducts)
     std::uint64_t seen = 0;
     for (;;) {
       std::uint64_t generation = seen;
