@@ -62,6 +62,7 @@ inline double forward_flops(const NetworkCost& c, double n) { return 2 * n * c.a
 inline double backward_flops(const NetworkCost& c, double n, bool weights, bool to_input) {
   return 2 * n * ((weights ? c.all : 0) + c.below(to_input));
 }
+inline double weight_gradient_flops(const NetworkCost& c, double n) { return 2 * n * c.all; }
 
 enum class Preset { vanilla, non_saturating, wgan_clip, wgan_gp, zero_centered_gp, consensus };
 
@@ -100,14 +101,16 @@ inline double iteration_flops(Preset preset, Index width) {
       break;
     case Preset::wgan_gp:
       // [interpolates | real | fake] forward; grad_x D on the interpolates; the tangent along dP/dg; one reverse
-      // over [real, fake, interpolate tangents] (the interpolates' primal adjoints are 0 for ReLU).
+      // over [real, fake, interpolate tangents] (the interpolates' primal adjoints are 0 for ReLU), whose
+      // tangent-stream adjoints are grad_x D's (reused), so only [real, fake] go through W^T.
       critic_step += forward_flops(d, 3 * b) + backward_flops(d, b, false, true) + forward_flops(d, b) +
-                     backward_flops(d, 3 * b, true, false);
+                     backward_flops(d, 2 * b, true, false) + weight_gradient_flops(d, b);
       break;
     case Preset::zero_centered_gp:
-      // [real | fake] forward; grad_x D on real; tangent on real; reverse over [real, fake, real tangents].
+      // [real | fake] forward; grad_x D on real; tangent on real; reverse over [real, fake, real tangents], the
+      // tangents' adjoints reused from grad_x D.
       critic_step += forward_flops(d, 2 * b) + backward_flops(d, b, false, true) + forward_flops(d, b) +
-                     backward_flops(d, 3 * b, true, false);
+                     backward_flops(d, 2 * b, true, false) + weight_gradient_flops(d, b);
       break;
     case Preset::consensus: {
       // v_D and v_G (a critic step's and a generator step's gradients, sharing G(z)), then, on those forwards:

@@ -109,7 +109,8 @@ Scalar gradient_penalty(const Mlp<Scalar>& critic, const typename Mlp<Scalar>::C
   critic.tangent_forward_core(tape, true, nullptr);
   tape.output_adjoint().setZero();
   tape.output_tangent_adjoint().setOnes();
-  if (gradient) critic.reverse_tangent_core(tape, gradient->data(), accumulate, false, batch);
+  // The tangent stream's adjoints are the backward's above (same seed of ones): reused, not recomputed.
+  if (gradient) critic.reverse_tangent_core(tape, gradient->data(), accumulate, false, batch, true);
   return value;
 }
 

@@ -471,22 +471,38 @@ class Mlp {
                          zero_adjoint_cols);
   }
 
+  ///
+  /// `tangent_adjoints_from_backward`: the caller promises that the last backward pass on this tape ran over the
+  /// first T samples from an adj(a_L) equal to the adj(da_L) given now, and that there is no parameter tangent.
+  /// The tangent stream's adjoints follow the backward's recursion adj(da_l) = s'(a_l) W_{l+1}^T adj(da_{l+1}), so
+  /// with a piecewise-linear activation (where nothing else enters them) they are that pass's adjoints, copied
+  /// instead of multiplied again: a gradient penalty's reverse pass then skips the tangent stream's W^T products.
+  /// Ignored for other activations.
   void reverse_tangent_core(Tape<Scalar>& tape, Scalar* gradient, bool accumulate, bool want_input_adjoint,
-                            Index zero_adjoint_cols) const {
+                            Index zero_adjoint_cols, bool tangent_adjoints_from_backward = false) const {
     const Index P = tape.primal_cols_, T = tape.tangent_cols_, N = P + T;
     const Activation& s = options_.hidden_activation;
     const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
     const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
+    const bool dtheta = tape.has_parameter_tangent_;
+    const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear() && !dtheta && T > 0;
     const int shares = detail::batch_shares(N - lo, 2 * work_per_column_);
     if (gradient) reserve_partial_gradients(tape, shares);
-    const bool dtheta = tape.has_parameter_tangent_;
+    if (reuse && layers_.size() > 1) {
+      // Before any product below overwrites the primal adjoints of those samples.
+      detail::run_shares(shares, [&](int i, int n) {
+        const Index j0 = detail::share_begin(0, T, i, n), count = detail::share_begin(0, T, i + 1, n) - j0;
+        for (std::size_t l = 0; l + 1 < layers_.size(); ++l)
+          tape.adjoint_[l].middleCols(P + j0, count) = tape.adjoint_[l].middleCols(j0, count);
+      });
+    }
     for (std::size_t l = layers_.size(); l-- > 0;) {
       detail::run_shares(shares, [&](int i, int n) {
         Scalar* share_gradient = gradient && i > 0 ? tape.partial_gradients_[i - 1].data() : gradient;
-        reverse_tangent_products(tape, l, share_gradient, i == 0 && accumulate, want_input_adjoint, lo, i, n);
+        reverse_tangent_products(tape, l, share_gradient, i == 0 && accumulate, want_input_adjoint, lo, reuse, i, n);
       });
       if (l > 0 || (want_input_adjoint && (lo > 0 || dtheta)))
-        detail::run_shares(shares, [&](int i, int n) { reverse_tangent_elementwise(tape, l, lo, i, n); });
+        detail::run_shares(shares, [&](int i, int n) { reverse_tangent_elementwise(tape, l, lo, reuse, i, n); });
     }
     if (gradient) add_partial_gradients(tape, shares, gradient);
   }
@@ -655,8 +671,10 @@ class Mlp {
   /// Share i of n of layer l's products in the reverse of the tangent pass: the columns [lo, N) of both streams
   /// are cut into contiguous pieces. The element-wise steps that follow couple primal sample j with its tangent
   /// column P + j, so they split the samples instead (reverse_tangent_elementwise), after every product is done.
+  /// With `reuse_tangent_adjoints` the tangent stream's adjoints below layer l are already in place (see
+  /// reverse_tangent_core), so W^T only multiplies the primal columns.
   void reverse_tangent_products(Tape<Scalar>& tape, std::size_t l, Scalar* gradient, bool accumulate,
-                                bool want_input_adjoint, Index lo, int i, int n) const {
+                                bool want_input_adjoint, Index lo, bool reuse_tangent_adjoints, int i, int n) const {
     const Index P = tape.primal_cols_, N = P + tape.tangent_cols_;
     const Index c0 = detail::share_begin(lo, N - lo, i, n), c1 = detail::share_begin(lo, N - lo, i + 1, n);
     const DenseLayer& layer = layers_[l];
@@ -674,15 +692,22 @@ class Mlp {
           grad_b = tape.adjoint_[l].middleCols(c0, primal).rowwise().sum();
       }
     }
-    if (l > 0)  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
+    if (l > 0 && reuse_tangent_adjoints) {  // adj(h) = W^T adj(a) on the primal columns only
+      const Index p0 = detail::share_begin(lo, P - lo, i, n), p1 = detail::share_begin(lo, P - lo, i + 1, n);
+      if (p1 > p0)
+        transpose_product(layer.weight(theta), tape.adjoint_[l].middleCols(p0, p1 - p0),
+                          tape.adjoint_[l - 1].middleCols(p0, p1 - p0));
+    } else if (l > 0) {  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
       transpose_product(layer.weight(theta), adj, tape.adjoint_[l - 1].middleCols(c0, c1 - c0));
-    else if (want_input_adjoint)
+    } else if (want_input_adjoint) {
       transpose_product(layer.weight(theta), adj, tape.input_adjoint_.middleCols(c0, c1 - c0));
+    }
   }
 
   /// Share i of n of the samples [0, P): the parameter tangent's term and the activation's derivatives below layer
   /// l (for l = 0: the input adjoints of the zero-adjoint columns and the parameter tangent's term).
-  void reverse_tangent_elementwise(Tape<Scalar>& tape, std::size_t l, Index lo, int i, int n) const {
+  void reverse_tangent_elementwise(Tape<Scalar>& tape, std::size_t l, Index lo, bool reuse_tangent_adjoints, int i,
+                                   int n) const {
     const Index P = tape.primal_cols_, T = tape.tangent_cols_;
     const Activation& s = options_.hidden_activation;
     const Scalar* dtheta = tape.has_parameter_tangent_ ? tape.parameter_tangent_.data() : nullptr;
@@ -706,7 +731,8 @@ class Mlp {
       s.add_second_derivative_term(tape.pre_[l - 1].middleCols(t0, t1 - t0), tape.pre_[l - 1].middleCols(P + t0, t1 - t0),
                                    tape.adjoint_[l - 1].middleCols(P + t0, t1 - t0),
                                    tape.adjoint_[l - 1].middleCols(t0, t1 - t0));
-    s.scale_by_derivative(tape.pre_[l - 1].middleCols(t0, t1 - t0), tape.adjoint_[l - 1].middleCols(P + t0, t1 - t0));
+    if (!reuse_tangent_adjoints)  // reused ones were scaled by the backward pass
+      s.scale_by_derivative(tape.pre_[l - 1].middleCols(t0, t1 - t0), tape.adjoint_[l - 1].middleCols(P + t0, t1 - t0));
   }
 
   void reserve_partial_gradients(Tape<Scalar>& tape, int shares) const {

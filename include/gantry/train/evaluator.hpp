@@ -199,7 +199,8 @@ class Evaluator {
       critic_tape_.output_tangent_adjoint().setOnes();
       // Interpolates carry no objective: with a piecewise-linear critic their primal adjoints stay 0.
       const Index zero_cols = layout.interpolates >= 0 ? b : 0;
-      critic.reverse_tangent_core(critic_tape_, gradient.data(), false, false, zero_cols);
+      // The tangent stream's adjoints equal the backward's over the penalized columns (both seeded with ones).
+      critic.reverse_tangent_core(critic_tape_, gradient.data(), false, false, zero_cols, true);
     } else {
       critic.backward_core(critic_tape_, 0, layout.columns, gradient.data(), false, false);
     }
