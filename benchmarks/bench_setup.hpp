@@ -113,11 +113,12 @@ inline double iteration_flops(Preset preset, Index width) {
                      backward_flops(d, 2 * b, true, false) + weight_gradient_flops(d, b);
       break;
     case Preset::consensus: {
-      // v_D and v_G (a critic step's and a generator step's gradients, sharing G(z)), then, on those forwards:
+      // v_D and v_G (a critic step's and a generator step's gradients, sharing G(z) and D(G(z))), then, on those
+      // forwards:
       // H_D v_D: parameter tangent through D on [real, fake] (dW h and W dh) and its reverse into G;
       // H_G v_G: parameter tangent through G, its output tangent through D, and the reverse through both.
       const double v = forward_flops(g, b) + forward_flops(d, 2 * b) + backward_flops(d, 2 * b, true, false) +
-                       forward_flops(d, b) + backward_flops(d, b, false, true) + backward_flops(g, b, true, false);
+                       backward_flops(d, b, false, true) + backward_flops(g, b, true, false);
       const double critic_hvp = 2 * forward_flops(d, 2 * b) + backward_flops(d, 4 * b, true, true) +
                                 backward_flops(d, 2 * b, false, true) + backward_flops(g, b, true, false);
       const double generator_hvp = 2 * forward_flops(g, b) + forward_flops(d, b) +

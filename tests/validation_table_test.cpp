@@ -151,6 +151,33 @@ std::vector<Rejection> rejections() {
          net.forward(x, tape);
          net.backward(tape, 3, 6, nullptr, false, true);
        }},
+      {"nn", "forward_from columns outside the source's batch", type<gantry::ShapeError>(),
+       "gantry::nn::Mlp::forward_from: columns [4, 6) must lie inside the source's forward batch of 5",
+       [net, x] {
+         nn::Tape<double> source, tape;
+         net.forward(x, source);
+         net.forward_from(source, 4, 2, tape);
+       }},
+      {"nn", "forward_from with more tangent columns than samples", type<gantry::ShapeError>(),
+       "gantry::nn::Mlp::forward_from: tangent_cols must be in [0, 2] (the samples copied), given 3",
+       [net, x] {
+         nn::Tape<double> source, tape;
+         net.forward(x, source);
+         net.forward_from(source, 1, 2, tape, 3);
+       }},
+      {"nn", "forward_from a tape onto itself", type<gantry::Error>(),
+       "gantry::nn::Mlp::forward_from: source and destination must be different tapes",
+       [net, x] {
+         nn::Tape<double> tape;
+         net.forward(x, tape);
+         net.forward_from(tape, 0, 2, tape);
+       }},
+      {"nn", "forward_from a tape without a forward pass", type<gantry::Error>(),
+       "gantry::nn::Mlp::forward_from: the tape does not hold a forward pass of this network (run forward first)",
+       [net] {
+         nn::Tape<double> source, tape;
+         net.forward_from(source, 0, 1, tape);
+       }},
       {"nn", "a layer index out of range", type<gantry::ShapeError>(),
        "gantry::nn::Mlp::weight: layer index 5 out of range [0, 2)", [net] { net.weight(5); }},
       {"nn", "an ELU alpha of 0", type<gantry::OptionError>(),

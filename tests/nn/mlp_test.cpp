@@ -3,6 +3,8 @@
 
 #include <gantry/nn/mlp.hpp>
 
+#include <utility>
+
 #include "catch.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
@@ -133,6 +135,41 @@ TEST_CASE("backward accumulates into the gradient and works on a column range", 
   net.backward(tape, 2, 4, &split, true, false);
   REQUIRE((split - full).cwiseAbs().maxCoeff() < 1e-13);
   REQUIRE_THROWS_WITH(net.backward(tape, 4, 3, &split, true, false), contains("inside the forward batch of 6"));
+}
+
+TEST_CASE("forward_from copies a block of another tape's forward, and later passes match a fresh forward",
+          "[nn][mlp]") {
+  Rng rng(33);
+  nn::Mlp<double> net({2, 5, 4, 1}, nn::Activation::tanh());
+  rng.fill_normal(net.parameters());
+  const Matrix<double> x = random_matrix<double>(2, 7, rng);
+  const Matrix<double> block = x.middleCols(3, 4);
+  const Matrix<double> dx = random_matrix<double>(2, 2, rng);
+  const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+  const Matrix<double> adjoint = random_matrix<double>(1, 4, rng);
+  const Matrix<double> tangent_adjoint = random_matrix<double>(1, 2, rng);
+
+  // The passes of a consensus generator step on a tape: tangent, reverse; returns gradient and input adjoints.
+  auto second_order = [&](nn::Tape<double>& tape) {
+    net.tangent_forward_both(tape, dx, dtheta);
+    tape.output_adjoint() = adjoint;
+    tape.output_tangent_adjoint() = tangent_adjoint;
+    Vector<double> gradient(net.parameter_count());
+    net.reverse_tangent(tape, &gradient, false, true);
+    return std::make_pair(gradient, Matrix<double>(tape.input_adjoint()));
+  };
+  nn::Tape<double> source, fresh, copied;
+  net.forward(x, source);
+  net.forward(block, fresh, 2);
+  net.forward_from(source, 3, 4, copied, 2);
+  REQUIRE(copied.primal_cols() == 4);
+  REQUIRE(copied.tangent_cols() == 2);
+  REQUIRE((copied.output() - fresh.output()).cwiseAbs().maxCoeff() < 1e-14);
+  REQUIRE((copied.input() - block).cwiseAbs().maxCoeff() == 0);
+  const auto expected = second_order(fresh);
+  const auto got = second_order(copied);
+  REQUIRE((got.first - expected.first).cwiseAbs().maxCoeff() < 1e-13);
+  REQUIRE((got.second - expected.second).cwiseAbs().maxCoeff() < 1e-13);
 }
 
 TEST_CASE("tangent forward: Jacobian-vector products match finite differences", "[nn][mlp][gradient]") {

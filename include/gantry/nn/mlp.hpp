@@ -351,6 +351,27 @@ class Mlp {
     forward_core(tape);
   }
 
+  /// The primal pass of samples [first, first + count) that `source` already holds, copied into `tape` rather than
+  /// computed again (consensus runs D(G(z)) once for both players), with `tangent_cols` (<= count) reserved as
+  /// forward() does.
+  void forward_from(const Tape<Scalar>& source, Index first, Index count, Tape<Scalar>& tape,
+                    Index tangent_cols = 0) const {
+    constexpr const char* where = "gantry::nn::Mlp::forward_from";
+    check_tape(where, source);
+    if (&source == &tape) throw Error(detail::message(where, ": source and destination must be different tapes"));
+    if (first < 0 || count < 1 || first + count > source.primal_cols_)
+      throw ShapeError(detail::message(where, ": columns [", first, ", ", first + count,
+                                       ") must lie inside the source's forward batch of ", source.primal_cols_));
+    if (tangent_cols < 0 || tangent_cols > count)
+      throw ShapeError(detail::message(where, ": tangent_cols must be in [0, ", count, "] (the samples copied), given ",
+                                       tangent_cols));
+    tape.prepare(sizes_, count, tangent_cols);
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      tape.post_[l].leftCols(count) = source.post_[l].middleCols(first, count);
+      tape.pre_[l].leftCols(count) = source.pre_[l].middleCols(first, count);
+    }
+  }
+
   /// Convenience: a_L(x) as a new matrix (allocates; use forward with a Tape in loops).
   Matrix<Scalar> operator()(const Eigen::Ref<const Matrix<Scalar>>& x) const {
     Tape<Scalar> tape;

@@ -208,11 +208,18 @@ class Evaluator {
   }
 
   /// `tangent_cols`: columns reserved in both tapes for a later tangent pass (consensus reuses these forwards).
+  /// `after_objective_critic_gradient`: G(z) and D(G(z)) are copied from that pass's tapes, not computed again.
   Values<Scalar> generator_pass(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                const Batch<Scalar>& batch, Vector<Scalar>& gradient, Index tangent_cols = 0) {
+                                const Batch<Scalar>& batch, Vector<Scalar>& gradient, Index tangent_cols = 0,
+                                bool after_objective_critic_gradient = false) {
     const Index b = batch.z.cols();
-    const Matrix<Scalar>& fake = generate(generator, batch, generator_step_tape_, tangent_cols);
-    critic.forward(fake, critic_step_tape_, tangent_cols);
+    if (after_objective_critic_gradient) {  // critic_tape_ holds D([real, fake]): the fake samples are [b, 2b)
+      generator.forward_from(generator_tape_, 0, b, generator_step_tape_, tangent_cols);
+      critic.forward_from(critic_tape_, b, b, critic_step_tape_, tangent_cols);
+    } else {
+      const Matrix<Scalar>& fake = generate(generator, batch, generator_step_tape_, tangent_cols);
+      critic.forward(fake, critic_step_tape_, tangent_cols);
+    }
     const auto logits = critic_step_tape_.output();
     auto adjoint = critic_step_tape_.output_adjoint();
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
@@ -239,7 +246,7 @@ class Evaluator {
     generator_gradient.resize(generator.parameter_count());
     // Both forwards keep room for the tangent passes below, which then reuse them instead of running them again.
     Values<Scalar> values = objective_critic_gradient(policy, generator, critic, batch, critic_gradient, 2 * b);
-    values.generator_loss = generator_pass(policy, generator, critic, batch, generator_gradient, b).generator_loss;
+    values.generator_loss = generator_pass(policy, generator, critic, batch, generator_gradient, b, true).generator_loss;
 
     double weight = 0;
     policy.for_each_regularizer([&](const auto& r) {
