@@ -226,8 +226,19 @@ TEMPLATE_TEST_CASE("Adam: sizes are checked and the state is never resized by st
   bad_gradient[7] = std::numeric_limits<Scalar>::quiet_NaN();
   CHECK(contains(message_of<gantry::DivergenceError>([&] { adam.step(p, bad_gradient); }), "entry 7"));
   CHECK(p == before);
+  bad_gradient[7] = 1;
+  bad_gradient[129] = -std::numeric_limits<Scalar>::infinity();
+  CHECK(contains(message_of<gantry::DivergenceError>([&] { adam.step(p, bad_gradient); }), "entry 129"));
+  CHECK(p == before);
   CHECK(adam.state().second_moment.allFinite());
   CHECK(adam.state().step_count == 1);
+
+  // The largest finite values are finite: the check must not overflow on them.
+  Vector<Scalar> huge_gradient = Vector<Scalar>::Constant(130, std::numeric_limits<Scalar>::max());
+  huge_gradient[3] = std::numeric_limits<Scalar>::lowest();
+  Vector<Scalar> scratch = p;
+  adam.step(scratch, huge_gradient);
+  CHECK(adam.state().step_count == 2);
 
   adam.reset(129);
   CHECK(adam.state().step_count == 0);
