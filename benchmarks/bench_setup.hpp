@@ -63,6 +63,13 @@ inline double backward_flops(const NetworkCost& c, double n, bool weights, bool 
   return 2 * n * ((weights ? c.all : 0) + c.below(to_input));
 }
 inline double weight_gradient_flops(const NetworkCost& c, double n) { return 2 * n * c.all; }
+/// A reverse pass whose tangent-stream adjoints are reused from a backward pass (Mlp::reverse_tangent_core):
+/// weight gradients over primal and tangent columns, W^T below the first layer over the primal columns only,
+/// and the first layer's W^T over all when the input adjoint is read.
+inline double reused_reverse_flops(const NetworkCost& c, double primal, double tangent, bool to_input) {
+  return weight_gradient_flops(c, primal + tangent) + 2 * primal * c.below(false) +
+         (to_input ? 2 * (primal + tangent) * c.first : 0);
+}
 
 enum class Preset { vanilla, non_saturating, wgan_clip, wgan_gp, zero_centered_gp, consensus };
 
@@ -104,26 +111,28 @@ inline double iteration_flops(Preset preset, Index width) {
       // over [real, fake, interpolate tangents] (the interpolates' primal adjoints are 0 for ReLU), whose
       // tangent-stream adjoints are grad_x D's (reused), so only [real, fake] go through W^T.
       critic_step += forward_flops(d, 3 * b) + backward_flops(d, b, false, true) + forward_flops(d, b) +
-                     backward_flops(d, 2 * b, true, false) + weight_gradient_flops(d, b);
+                     reused_reverse_flops(d, 2 * b, b, false);
       break;
     case Preset::zero_centered_gp:
       // [real | fake] forward; grad_x D on real; tangent on real; reverse over [real, fake, real tangents], the
       // tangents' adjoints reused from grad_x D.
       critic_step += forward_flops(d, 2 * b) + backward_flops(d, b, false, true) + forward_flops(d, b) +
-                     backward_flops(d, 2 * b, true, false) + weight_gradient_flops(d, b);
+                     reused_reverse_flops(d, 2 * b, b, false);
       break;
     case Preset::consensus: {
       // v_D and v_G (a critic step's and a generator step's gradients, sharing G(z) and D(G(z))), then, on those
       // forwards:
-      // H_D v_D: parameter tangent through D on [real, fake] (dW h and W dh) and its reverse into G;
-      // H_G v_G: parameter tangent through G, its output tangent through D, and the reverse through both.
+      // H_D v_D: parameter tangent through D on [real, fake] (dW h and W dh) and its reverse;
+      // H_G v_G: parameter tangent through G, its output tangent through D, the reverse of D's tangent stream, and
+      // one reverse through G for both (the primal streams on the fake samples merged: Evaluator::joint).
+      // Every reverse reuses the first-order pass's adjoints as its tangent stream's (same seeds); dW^T adj(da) is
+      // the parameter tangent's extra product.
       const double v = forward_flops(g, b) + forward_flops(d, 2 * b) + backward_flops(d, 2 * b, true, false) +
                        backward_flops(d, b, false, true) + backward_flops(g, b, true, false);
-      const double critic_hvp = 2 * forward_flops(d, 2 * b) + backward_flops(d, 4 * b, true, true) +
-                                backward_flops(d, 2 * b, false, true) + backward_flops(g, b, true, false);
-      const double generator_hvp = 2 * forward_flops(g, b) + forward_flops(d, b) +
-                                   backward_flops(d, 2 * b, true, true) + backward_flops(g, 2 * b, true, false) +
-                                   backward_flops(g, b, false, false);
+      const double critic_hvp = 2 * forward_flops(d, 2 * b) + reused_reverse_flops(d, 2 * b, 2 * b, true) +
+                                backward_flops(d, 2 * b, false, true);
+      const double generator_hvp = 2 * forward_flops(g, b) + forward_flops(d, b) + reused_reverse_flops(d, 0, b, true) +
+                                   reused_reverse_flops(g, b, b, false) + backward_flops(g, b, false, false);
       return v + critic_hvp + generator_hvp;
     }
   }

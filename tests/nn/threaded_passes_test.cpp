@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Passes split over two threads against the same passes on one, and a penalty's reverse pass that reuses the
-// backward's adjoints against one that recomputes them. Built with OpenMP only (CMake), since without it a pass
+// Passes split over two threads against the same passes on one, and a reverse pass that reuses the backward's
+// adjoints against one that recomputes them. Built with OpenMP only (CMake), since without it a pass
 // never splits; set_thread_count(2) would throw there, so this cannot pass by comparing one thread with itself.
 
 #include <gantry/core/threads.hpp>
@@ -31,10 +31,20 @@ struct Results {
   Vector<double> gradient, penalty_like_gradient;
 };
 
-/// Every pass once, on a tape laid out like a WGAN-GP critic step: T penalized samples lead, their primal
-/// adjoints are zero when `skip` (interpolates) and objective adjoints otherwise (R1).
+/// How the second-order part runs: as a WGAN-GP critic step (T penalized samples lead, their primal adjoints zero:
+/// `skip`), as R1 (objective adjoints on every sample), or as a consensus Hessian-vector product (a parameter
+/// tangent as well).
+struct Mode {
+  const char* name;
+  bool skip;
+  bool parameter_tangent;
+};
+const Mode modes[] = {{"R1-like", false, false}, {"WGAN-GP-like", true, false}, {"consensus-like", false, true}};
+
+/// Every pass once, on one tape.
 Results run_passes(const nn::Mlp<double>& net, const Matrix<double>& x, const Matrix<double>& u,
-                   const Matrix<double>& objective_adjoint, bool skip, bool reuse) {
+                   const Vector<double>& dtheta, const Matrix<double>& objective_adjoint, Mode mode, bool reuse) {
+  const bool skip = mode.skip;
   Results r;
   nn::Tape<double> tape;
   net.forward(x, tape, tangents);
@@ -44,15 +54,17 @@ Results run_passes(const nn::Mlp<double>& net, const Matrix<double>& x, const Ma
   r.gradient.resize(net.parameter_count());
   net.backward_core(tape, 0, batch, r.gradient.data(), false, true);
   r.input_adjoint = tape.input_adjoint();
-  // Second-order: seeds of ones over the tangent samples, then tangent along u and its reverse.
-  tape.output_adjoint().leftCols(tangents).setOnes();
+  // Second-order: one seed per tangent sample (ones for a penalty, l'(a) / B for a consensus term; here any
+  // values) for both the backward over those samples and the reverse, the tangent along u (and dtheta).
+  const Matrix<double> seed = objective_adjoint.rightCols(tangents);
+  tape.output_adjoint().leftCols(tangents) = seed;
   net.backward_core(tape, 0, tangents, nullptr, false, true);
   tape.input_tangent() = u;
-  net.tangent_forward_core(tape, true, nullptr);
+  net.tangent_forward_core(tape, true, mode.parameter_tangent ? dtheta.data() : nullptr);
   r.output_tangent = tape.output_tangent();
   tape.output_adjoint() = objective_adjoint;
   if (skip) tape.output_adjoint().leftCols(tangents).setZero();
-  tape.output_tangent_adjoint().setOnes();
+  tape.output_tangent_adjoint() = seed;
   r.penalty_like_gradient.resize(net.parameter_count());
   net.reverse_tangent_core(tape, r.penalty_like_gradient.data(), false, true, skip ? tangents : 0, reuse);
   r.input_tangent_adjoint = tape.input_tangent_adjoint();
@@ -85,20 +97,21 @@ TEST_CASE("passes split over two threads agree with one thread", "[nn][threads]"
     const Matrix<double> x = random_matrix<double>(2, batch, rng);
     const Matrix<double> u = random_matrix<double>(2, tangents, rng);
     const Matrix<double> adjoint = random_matrix<double>(1, batch, rng);
-    for (const bool skip : {false, true}) {
-      INFO(activation.name() << (skip ? ", zero primal adjoints on the tangent samples" : ""));
+    const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+    for (const Mode mode : modes) {
+      INFO(activation.name() << ", " << mode.name);
       gantry::set_thread_count(1);
       REQUIRE(gantry::detail::batch_shares(batch, 3000) == 1);
-      const Results one = run_passes(net, x, u, adjoint, skip, false);
+      const Results one = run_passes(net, x, u, dtheta, adjoint, mode, false);
       gantry::set_thread_count(2);
       REQUIRE(gantry::detail::batch_shares(tangents, 3000) == 2);  // the smallest pass here (3,328 per column) splits too
-      require_same(run_passes(net, x, u, adjoint, skip, false), one, 1e-12);
-      require_same(run_passes(net, x, u, adjoint, skip, true), one, 1e-12);
+      require_same(run_passes(net, x, u, dtheta, adjoint, mode, false), one, 1e-12);
+      require_same(run_passes(net, x, u, dtheta, adjoint, mode, true), one, 1e-12);
     }
   }
 }
 
-TEST_CASE("a penalty's reverse pass may reuse the backward's adjoints instead of recomputing them", "[nn][penalty]") {
+TEST_CASE("a reverse pass may reuse the backward's adjoints instead of recomputing them", "[nn][penalty]") {
   const ThreadCountScope restore;
   Rng rng(72);
   for (const int threads : {1, 2}) {
@@ -109,10 +122,11 @@ TEST_CASE("a penalty's reverse pass may reuse the backward's adjoints instead of
       const Matrix<double> x = random_matrix<double>(2, batch, rng);
       const Matrix<double> u = random_matrix<double>(2, tangents, rng);
       const Matrix<double> adjoint = random_matrix<double>(1, batch, rng);
-      for (const bool skip : {false, true}) {
-        INFO(threads << " threads, " << activation.name() << (skip ? ", zero primal adjoints" : ""));
-        const Results recomputed = run_passes(net, x, u, adjoint, skip, false);
-        const Results reused = run_passes(net, x, u, adjoint, skip, true);
+      const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+      for (const Mode mode : modes) {
+        INFO(threads << " threads, " << activation.name() << ", " << mode.name);
+        const Results recomputed = run_passes(net, x, u, dtheta, adjoint, mode, false);
+        const Results reused = run_passes(net, x, u, dtheta, adjoint, mode, true);
         require_same(reused, recomputed, 1e-12);
         // The penalty part is really there: without the tangent stream the gradient differs.
         CHECK(relative_difference(reused.penalty_like_gradient, reused.gradient) > 1e-3);

@@ -494,11 +494,12 @@ class Mlp {
 
   ///
   /// `tangent_adjoints_from_backward`: the caller promises that the last backward pass on this tape ran over the
-  /// first T samples from an adj(a_L) equal to the adj(da_L) given now, and that there is no parameter tangent.
-  /// The tangent stream's adjoints follow the backward's recursion adj(da_l) = s'(a_l) W_{l+1}^T adj(da_{l+1}), so
-  /// with a piecewise-linear activation (where nothing else enters them) they are that pass's adjoints, copied
-  /// instead of multiplied again: a gradient penalty's reverse pass then skips the tangent stream's W^T products.
-  /// Ignored for other activations.
+  /// first T samples from an adj(a_L) equal to the adj(da_L) given now. The tangent stream's adjoints follow the
+  /// backward's recursion adj(da_l) = s'(a_l) W_{l+1}^T adj(da_{l+1}) (a parameter tangent and s'' only reach the
+  /// primal stream's adjoints), so with a piecewise-linear activation they are that pass's adjoints, copied instead
+  /// of multiplied again: the reverse pass then skips the tangent stream's W^T products. This is what a gradient
+  /// penalty (seed 1 in both) and a Hessian-vector product of a loss (seed l'(a) in both) have. Ignored for other
+  /// activations.
   void reverse_tangent_core(Tape<Scalar>& tape, Scalar* gradient, bool accumulate, bool want_input_adjoint,
                             Index zero_adjoint_cols, bool tangent_adjoints_from_backward = false) const {
     const Index P = tape.primal_cols_, T = tape.tangent_cols_, N = P + T;
@@ -506,7 +507,7 @@ class Mlp {
     const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
     const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
     const bool dtheta = tape.has_parameter_tangent_;
-    const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear() && !dtheta && T > 0;
+    const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear() && T > 0;
     const int shares = detail::batch_shares(N - lo, 2 * work_per_column_);
     if (gradient) reserve_partial_gradients(tape, shares);
     if (reuse && layers_.size() > 1) {

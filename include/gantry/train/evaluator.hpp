@@ -257,11 +257,28 @@ class Evaluator {
     values.consensus = gamma * half_norm;
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
 
-    // H_{L_D} (v_D, 0): parameter tangent v_D through the critic on [real, fake], reverse from
-    // adj(a) = l''(a) da / B, adj(da) = l'(a) / B; the fake columns' input adjoint flows into the generator.
+    // J^T v = H_{L_D} (v_D, 0) + H_{L_G} (0, v_G), each a tangent pass and its reverse (adj(a) = l''(a) da / B,
+    // adj(da) = l'(a) / B). Both reverses reuse the first-order passes' adjoints as their tangent streams' (same
+    // seeds l'(a) / B). Their primal streams are linear in their seeds, so on the shared fake samples they are run
+    // once: the generator's seeds are added and G reversed once; with a piecewise-linear critic, whose primal
+    // stream gets nothing from a tangent inside the network, H_{L_G}'s critic seed moves into H_{L_D}'s fake columns.
+    // generator_step_tape_ / critic_step_tape_ hold G(z) / D(G(z)) from generator_pass, critic_tape_ D([real, fake]).
+    const bool merge_critic_primal = critic.hidden_activation().piecewise_linear();
+    generator.tangent_forward_parameters(generator_step_tape_, generator_gradient);
+    critic.tangent_forward_input(critic_step_tape_, generator_step_tape_.output_tangent());
+    critic.tangent_forward_parameters(critic_tape_, critic_gradient);
     {
-      // generator_tape_ and critic_tape_ hold G(z) and D([real, fake]) from objective_critic_gradient.
-      critic.tangent_forward_parameters(critic_tape_, critic_gradient);
+      const auto logits = critic_step_tape_.output();
+      const auto da = critic_step_tape_.output_tangent();
+      auto adjoint = critic_step_tape_.output_adjoint();
+      auto tangent_adjoint = critic_step_tape_.output_tangent_adjoint();
+      for (Index i = 0; i < b; ++i) {
+        const loss::Term<Scalar> t = policy.objective.generator_fake(logits(0, i));
+        adjoint(0, i) = t.second * da(0, i) * inv_b;
+        tangent_adjoint(0, i) = t.first * inv_b;
+      }
+    }
+    {
       const auto logits = critic_tape_.output();
       const auto da = critic_tape_.output_tangent();
       auto adjoint = critic_tape_.output_adjoint();
@@ -272,31 +289,20 @@ class Evaluator {
         adjoint(0, i) = t.second * da(0, i) * inv_b;
         tangent_adjoint(0, i) = t.first * inv_b;
       }
-      consensus_critic_part_.resize(critic.parameter_count());
-      critic.reverse_tangent_core(critic_tape_, consensus_critic_part_.data(), false, true, 0);
-      generator_tape_.output_adjoint() = critic_tape_.input_adjoint().rightCols(b);
-      consensus_generator_part_.resize(generator.parameter_count());
-      generator.backward_core(generator_tape_, 0, b, consensus_generator_part_.data(), false, false);
-    }
-    // H_{L_G} (0, v_G): parameter tangent v_G through the generator, its output tangent through the critic.
-    {
-      // generator_step_tape_ and critic_step_tape_ hold G(z) and D(G(z)) from generator_pass.
-      generator.tangent_forward_parameters(generator_step_tape_, generator_gradient);
-      critic.tangent_forward_input(critic_step_tape_, generator_step_tape_.output_tangent());
-      const auto logits = critic_step_tape_.output();
-      const auto da = critic_step_tape_.output_tangent();
-      auto adjoint = critic_step_tape_.output_adjoint();
-      auto tangent_adjoint = critic_step_tape_.output_tangent_adjoint();
-      for (Index i = 0; i < b; ++i) {
-        const loss::Term<Scalar> t = policy.objective.generator_fake(logits(0, i));
-        adjoint(0, i) = t.second * da(0, i) * inv_b;
-        tangent_adjoint(0, i) = t.first * inv_b;
+      if (merge_critic_primal) {
+        adjoint.rightCols(b) += critic_step_tape_.output_adjoint();
+        critic_step_tape_.output_adjoint().setZero();
       }
-      critic.reverse_tangent_core(critic_step_tape_, consensus_critic_part_.data(), true, true, 0);
-      generator_step_tape_.output_adjoint() = critic_step_tape_.input_adjoint();
-      generator_step_tape_.output_tangent_adjoint() = critic_step_tape_.input_tangent_adjoint();
-      generator.reverse_tangent_core(generator_step_tape_, consensus_generator_part_.data(), true, false, 0);
+      consensus_critic_part_.resize(critic.parameter_count());
+      critic.reverse_tangent_core(critic_tape_, consensus_critic_part_.data(), false, true, 0, true);
     }
+    // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
+    critic.reverse_tangent_core(critic_step_tape_, consensus_critic_part_.data(), true, true,
+                                merge_critic_primal ? b : 0, true);
+    generator_step_tape_.output_adjoint() = critic_step_tape_.input_adjoint() + critic_tape_.input_adjoint().rightCols(b);
+    generator_step_tape_.output_tangent_adjoint() = critic_step_tape_.input_tangent_adjoint();
+    consensus_generator_part_.resize(generator.parameter_count());
+    generator.reverse_tangent_core(generator_step_tape_, consensus_generator_part_.data(), false, false, 0, true);
     critic_gradient += gamma * consensus_critic_part_;
     generator_gradient += gamma * consensus_generator_part_;
 
