@@ -41,13 +41,29 @@ struct Mode {
 };
 const Mode modes[] = {{"R1-like", false, false}, {"WGAN-GP-like", true, false}, {"consensus-like", false, true}};
 
+/// A network with its inputs, input tangents u, parameter tangent and output adjoints.
+struct Problem {
+  nn::Mlp<double> net;
+  Matrix<double> x, u, objective_adjoint;
+  Vector<double> dtheta;
+};
+
+Problem random_problem(const nn::Activation& activation, Rng& rng) {
+  nn::Mlp<double> net(sizes, activation);
+  rng.fill_normal(net.parameters(), 0.0, 0.3);
+  const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+  return {net, random_matrix<double>(2, batch, rng), random_matrix<double>(2, tangents, rng),
+          random_matrix<double>(1, batch, rng), dtheta};
+}
+
 /// Every pass once, on one tape.
-Results run_passes(const nn::Mlp<double>& net, const Matrix<double>& x, const Matrix<double>& u,
-                   const Vector<double>& dtheta, const Matrix<double>& objective_adjoint, Mode mode, bool reuse) {
+Results run_passes(const Problem& problem, Mode mode, bool reuse) {
+  const nn::Mlp<double>& net = problem.net;
+  const Matrix<double>& objective_adjoint = problem.objective_adjoint;
   const bool skip = mode.skip;
   Results r;
   nn::Tape<double> tape;
-  net.forward(x, tape, tangents);
+  net.forward(problem.x, tape, tangents);
   r.output = tape.output();
   // First-order: gradient and input adjoint of <objective_adjoint, D(x)>.
   tape.output_adjoint() = objective_adjoint;
@@ -59,8 +75,8 @@ Results run_passes(const nn::Mlp<double>& net, const Matrix<double>& x, const Ma
   const Matrix<double> seed = objective_adjoint.rightCols(tangents);
   tape.output_adjoint().leftCols(tangents) = seed;
   net.backward_core(tape, 0, tangents, nullptr, false, true);
-  tape.input_tangent() = u;
-  net.tangent_forward_core(tape, true, mode.parameter_tangent ? dtheta.data() : nullptr);
+  tape.input_tangent() = problem.u;
+  net.tangent_forward_core(tape, true, mode.parameter_tangent ? problem.dtheta.data() : nullptr);
   r.output_tangent = tape.output_tangent();
   tape.output_adjoint() = objective_adjoint;
   if (skip) tape.output_adjoint().leftCols(tangents).setZero();
@@ -92,21 +108,16 @@ TEST_CASE("passes split over two threads agree with one thread", "[nn][threads]"
   const ThreadCountScope restore;
   Rng rng(71);
   for (const auto& activation : all_activations()) {
-    nn::Mlp<double> net(sizes, activation);
-    rng.fill_normal(net.parameters(), 0.0, 0.3);
-    const Matrix<double> x = random_matrix<double>(2, batch, rng);
-    const Matrix<double> u = random_matrix<double>(2, tangents, rng);
-    const Matrix<double> adjoint = random_matrix<double>(1, batch, rng);
-    const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+    const Problem problem = random_problem(activation, rng);
     for (const Mode mode : modes) {
       INFO(activation.name() << ", " << mode.name);
       gantry::set_thread_count(1);
       REQUIRE(gantry::detail::batch_shares(batch, 3000) == 1);
-      const Results one = run_passes(net, x, u, dtheta, adjoint, mode, false);
+      const Results one = run_passes(problem, mode, false);
       gantry::set_thread_count(2);
       REQUIRE(gantry::detail::batch_shares(tangents, 3000) == 2);  // the smallest pass here (3,328 per column) splits too
-      require_same(run_passes(net, x, u, dtheta, adjoint, mode, false), one, 1e-12);
-      require_same(run_passes(net, x, u, dtheta, adjoint, mode, true), one, 1e-12);
+      require_same(run_passes(problem, mode, false), one, 1e-12);
+      require_same(run_passes(problem, mode, true), one, 1e-12);
     }
   }
 }
@@ -117,16 +128,11 @@ TEST_CASE("a reverse pass may reuse the backward's adjoints instead of recomputi
   for (const int threads : {1, 2}) {
     gantry::set_thread_count(threads);
     for (const auto& activation : all_activations()) {
-      nn::Mlp<double> net(sizes, activation);
-      rng.fill_normal(net.parameters(), 0.0, 0.3);
-      const Matrix<double> x = random_matrix<double>(2, batch, rng);
-      const Matrix<double> u = random_matrix<double>(2, tangents, rng);
-      const Matrix<double> adjoint = random_matrix<double>(1, batch, rng);
-      const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
+      const Problem problem = random_problem(activation, rng);
       for (const Mode mode : modes) {
         INFO(threads << " threads, " << activation.name() << ", " << mode.name);
-        const Results recomputed = run_passes(net, x, u, dtheta, adjoint, mode, false);
-        const Results reused = run_passes(net, x, u, dtheta, adjoint, mode, true);
+        const Results recomputed = run_passes(problem, mode, false);
+        const Results reused = run_passes(problem, mode, true);
         require_same(reused, recomputed, 1e-12);
         // The penalty part is really there: without the tangent stream the gradient differs.
         CHECK(relative_difference(reused.penalty_like_gradient, reused.gradient) > 1e-3);

@@ -492,7 +492,6 @@ class Mlp {
                          zero_adjoint_cols);
   }
 
-  ///
   /// `tangent_adjoints_from_backward`: the caller promises that the last backward pass on this tape ran over the
   /// first T samples from an adj(a_L) equal to the adj(da_L) given now. The tangent stream's adjoints follow the
   /// backward's recursion adj(da_l) = s'(a_l) W_{l+1}^T adj(da_{l+1}) (a parameter tangent and s'' only reach the
