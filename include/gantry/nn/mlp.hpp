@@ -506,7 +506,7 @@ class Mlp {
     const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
     const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
     const bool dtheta = tape.has_parameter_tangent_;
-    const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear() && T > 0;
+    const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear();
     const int shares = detail::batch_shares(N - lo, 2 * work_per_column_);
     if (gradient) reserve_partial_gradients(tape, shares);
     if (reuse && layers_.size() > 1) {

@@ -115,9 +115,8 @@ class Evaluator {
   }
 
   /// Fake samples G(z) (+ noise) as the generator tape's output or a noisy copy.
-  const Matrix<Scalar>& generate(const Mlp& generator, const Batch<Scalar>& batch, nn::Tape<Scalar>& tape,
-                                 Index tangent_cols = 0) {
-    generator.forward(batch.z, tape, tangent_cols);
+  const Matrix<Scalar>& generate(const Mlp& generator, const Batch<Scalar>& batch, nn::Tape<Scalar>& tape) {
+    generator.forward(batch.z, tape);
     fake_ = tape.output();
     if (batch.fake_noise.size() != 0) fake_ += batch.fake_noise;
     return fake_;
@@ -207,19 +206,16 @@ class Evaluator {
     return values;
   }
 
-  /// `tangent_cols`: columns reserved in both tapes for a later tangent pass (consensus reuses these forwards).
-  /// `after_objective_critic_gradient`: G(z) and D(G(z)) are copied from that pass's tapes, not computed again.
   Values<Scalar> generator_pass(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                const Batch<Scalar>& batch, Vector<Scalar>& gradient, Index tangent_cols = 0,
-                                bool after_objective_critic_gradient = false) {
-    const Index b = batch.z.cols();
-    if (after_objective_critic_gradient) {  // critic_tape_ holds D([real, fake]): the fake samples are [b, 2b)
-      generator.forward_from(generator_tape_, 0, b, generator_step_tape_, tangent_cols);
-      critic.forward_from(critic_tape_, b, b, critic_step_tape_, tangent_cols);
-    } else {
-      const Matrix<Scalar>& fake = generate(generator, batch, generator_step_tape_, tangent_cols);
-      critic.forward(fake, critic_step_tape_, tangent_cols);
-    }
+                                const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
+    critic.forward(generate(generator, batch, generator_step_tape_), critic_step_tape_);
+    return generator_objective_gradient(policy, generator, critic, batch.z.cols(), gradient);
+  }
+
+  /// The generator's loss and gradient from the forwards G(z) and D(G(z)) in generator_step_tape_ and
+  /// critic_step_tape_.
+  Values<Scalar> generator_objective_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic, Index b,
+                                              Vector<Scalar>& gradient) {
     const auto logits = critic_step_tape_.output();
     auto adjoint = critic_step_tape_.output_adjoint();
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
@@ -237,6 +233,21 @@ class Evaluator {
     return values;
   }
 
+  /// Seeds a Hessian-vector product of a loss on the first `count` outputs of `tape`, after its tangent pass:
+  /// adj(a) = l''(a) da / B, adj(da) = l'(a) / B, with term(i, a) the loss term of sample i.
+  template <class TermOf>
+  static void seed_hessian_vector_product(nn::Tape<Scalar>& tape, Index count, Scalar inv_b, TermOf term) {
+    const auto logits = tape.output();
+    const auto da = tape.output_tangent();
+    auto adjoint = tape.output_adjoint();
+    auto tangent_adjoint = tape.output_tangent_adjoint();
+    for (Index i = 0; i < count; ++i) {
+      const loss::Term<Scalar> t = term(i, logits(0, i));
+      adjoint(0, i) = t.second * da(0, i) * inv_b;
+      tangent_adjoint(0, i) = t.first * inv_b;
+    }
+  }
+
   /// Consensus (and anything combined with it): objective gradients v of both players at one batch, then
   /// gradients of R = 1/2 |v|^2 by J^T v = H_{L_D} (v_D, 0) + H_{L_G} (0, v_G), then the penalties.
   Values<Scalar> joint(const Policy& policy, const Mlp& generator, const Mlp& critic, const Batch<Scalar>& batch,
@@ -244,9 +255,12 @@ class Evaluator {
     const Index b = batch.real.cols();
     critic_gradient.resize(critic.parameter_count());
     generator_gradient.resize(generator.parameter_count());
-    // Both forwards keep room for the tangent passes below, which then reuse them instead of running them again.
+    // Every forward keeps room for the tangent passes below, which then reuse them instead of running them again;
+    // the generator's side copies G(z) and D(G(z)) from the critic's (critic_tape_ holds D([real, fake])).
     Values<Scalar> values = objective_critic_gradient(policy, generator, critic, batch, critic_gradient, 2 * b);
-    values.generator_loss = generator_pass(policy, generator, critic, batch, generator_gradient, b, true).generator_loss;
+    generator.forward_from(generator_tape_, 0, b, generator_step_tape_, b);
+    critic.forward_from(critic_tape_, b, b, critic_step_tape_, b);
+    values.generator_loss = generator_objective_gradient(policy, generator, critic, b, generator_gradient).generator_loss;
 
     double weight = 0;
     policy.for_each_regularizer([&](const auto& r) {
@@ -262,40 +276,21 @@ class Evaluator {
     // seeds l'(a) / B). Their primal streams are linear in their seeds, so on the shared fake samples they are run
     // once: the generator's seeds are added and G reversed once; with a piecewise-linear critic, whose primal
     // stream gets nothing from a tangent inside the network, H_{L_G}'s critic seed moves into H_{L_D}'s fake columns.
-    // generator_step_tape_ / critic_step_tape_ hold G(z) / D(G(z)) from generator_pass, critic_tape_ D([real, fake]).
     const bool merge_critic_primal = critic.hidden_activation().piecewise_linear();
     generator.tangent_forward_parameters(generator_step_tape_, generator_gradient);
     critic.tangent_forward_input(critic_step_tape_, generator_step_tape_.output_tangent());
     critic.tangent_forward_parameters(critic_tape_, critic_gradient);
-    {
-      const auto logits = critic_step_tape_.output();
-      const auto da = critic_step_tape_.output_tangent();
-      auto adjoint = critic_step_tape_.output_adjoint();
-      auto tangent_adjoint = critic_step_tape_.output_tangent_adjoint();
-      for (Index i = 0; i < b; ++i) {
-        const loss::Term<Scalar> t = policy.objective.generator_fake(logits(0, i));
-        adjoint(0, i) = t.second * da(0, i) * inv_b;
-        tangent_adjoint(0, i) = t.first * inv_b;
-      }
+    seed_hessian_vector_product(critic_step_tape_, b, inv_b,
+                                [&](Index, Scalar a) { return policy.objective.generator_fake(a); });
+    seed_hessian_vector_product(critic_tape_, 2 * b, inv_b, [&](Index i, Scalar a) {
+      return i < b ? policy.objective.critic_real(a) : policy.objective.critic_fake(a);
+    });
+    if (merge_critic_primal) {
+      critic_tape_.output_adjoint().rightCols(b) += critic_step_tape_.output_adjoint();
+      critic_step_tape_.output_adjoint().setZero();
     }
-    {
-      const auto logits = critic_tape_.output();
-      const auto da = critic_tape_.output_tangent();
-      auto adjoint = critic_tape_.output_adjoint();
-      auto tangent_adjoint = critic_tape_.output_tangent_adjoint();
-      for (Index i = 0; i < 2 * b; ++i) {
-        const loss::Term<Scalar> t =
-            i < b ? policy.objective.critic_real(logits(0, i)) : policy.objective.critic_fake(logits(0, i));
-        adjoint(0, i) = t.second * da(0, i) * inv_b;
-        tangent_adjoint(0, i) = t.first * inv_b;
-      }
-      if (merge_critic_primal) {
-        adjoint.rightCols(b) += critic_step_tape_.output_adjoint();
-        critic_step_tape_.output_adjoint().setZero();
-      }
-      consensus_critic_part_.resize(critic.parameter_count());
-      critic.reverse_tangent_core(critic_tape_, consensus_critic_part_.data(), false, true, 0, true);
-    }
+    consensus_critic_part_.resize(critic.parameter_count());
+    critic.reverse_tangent_core(critic_tape_, consensus_critic_part_.data(), false, true, 0, true);
     // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
     critic.reverse_tangent_core(critic_step_tape_, consensus_critic_part_.data(), true, true,
                                 merge_critic_primal ? b : 0, true);
