@@ -49,7 +49,14 @@ namespace gantry::detail {
 // Thread count: gantry::thread_count() (core/threads.hpp). One thread as well inside an OpenMP parallel region,
 // while another thread is running a split pass, or when a pass is too small to pay for a hand-off.
 
+/// True on a thread while it runs a share of a split pass or step: the passes inside a share stay on that thread.
+inline bool& running_share() {
+  thread_local bool running = false;
+  return running;
+}
+
 inline int max_pass_threads() {
+  if (running_share()) return 1;
 #ifdef _OPENMP
   if (omp_in_parallel()) return 1;
 #endif
@@ -217,7 +224,14 @@ void run_shares(int shares, Body&& body) {
     return;
   }
 #ifdef _OPENMP
-  auto task = [&](int i) { body(i, shares); };
+  struct RunningShare {
+    bool was = std::exchange(running_share(), true);
+    ~RunningShare() { running_share() = was; }
+  };
+  auto task = [&](int i) {
+    const RunningShare running;
+    body(i, shares);
+  };
   SharePool::instance().run(shares, task);
 #else
   for (int i = 0; i < shares; ++i) body(i, shares);  // not reached: without OpenMP a pass has one share
@@ -286,6 +300,8 @@ class Mlp {
   const MlpOptions& options() const { return options_; }
   const Activation& hidden_activation() const { return options_.hidden_activation; }
   const DenseLayer& layer(Index l) const { return layers_.at(checked_layer("layer", l)); }
+  /// Multiply-adds of one sample's forward through every layer's weight (sizes thread shares of a batch).
+  double multiply_adds_per_sample() const { return work_per_column_; }
 
   // ---- parameters ----
   Vector<Scalar>& parameters() { return parameters_; }

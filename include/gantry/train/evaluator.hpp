@@ -3,7 +3,9 @@
 /// Losses and exact gradients of a policy on a batch, for either player, with every buffer owned and reused.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include "gantry/core/check.hpp"
 #include "gantry/nn/mlp.hpp"
@@ -22,6 +24,8 @@ namespace gantry::train {
 /// penalties together.
 /// Generator step: no critic parameter gradient is formed, only the critic's input adjoint.
 /// Consensus: v = (grad_D L_D, grad_G L_G) of the objective, then J^T v as two Hessian-vector products.
+/// Threads: a step splits its batch into shares of samples (Share), each running every pass of the step on its
+/// own tapes; they meet only where the whole batch is needed (penalties, v, the sums).
 template <class Policy, class Scalar>
 class Evaluator {
  public:
@@ -114,123 +118,224 @@ class Evaluator {
     return layout;
   }
 
-  /// Fake samples G(z) (+ noise) as the generator tape's output or a noisy copy.
-  const Matrix<Scalar>& generate(const Mlp& generator, const Batch<Scalar>& batch, nn::Tape<Scalar>& tape) {
-    generator.forward(batch.z, tape);
-    fake_ = tape.output();
-    if (batch.fake_noise.size() != 0) fake_ += batch.fake_noise;
-    return fake_;
+  /// Fake samples G(z) (+ noise) of samples [first, first + count) of the batch, as a copy of the tape's output.
+  static const Matrix<Scalar>& generate(const Mlp& generator, const Batch<Scalar>& batch, Index first, Index count,
+                                        nn::Tape<Scalar>& tape, Matrix<Scalar>& fake) {
+    generator.forward(batch.z.middleCols(first, count), tape);
+    fake = tape.output();
+    if (batch.fake_noise.size() != 0) fake += batch.fake_noise.middleCols(first, count);
+    return fake;
+  }
+
+  /// What one share of a step owns. A step splits its batch into shares of samples that run through every pass of
+  /// the step on their own tapes, one hand-off per phase instead of one per pass (and per layer in a reverse pass):
+  /// at widths 64-128 the hand-offs and the serial gaps between passes cost as much as a third of the products.
+  struct Share {
+    nn::Tape<Scalar> generator_tape, critic_tape;
+    nn::Tape<Scalar> generator_step_tape, critic_step_tape;  ///< consensus: the generator's side
+    Matrix<Scalar> critic_input, fake;
+    /// Shares after the first: their parts of up to four gradients (the first share writes the caller's).
+    std::array<Vector<Scalar>, 4> gradients;
+    Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
+    Index first = 0, count = 0;  ///< the samples of the batch this share holds
+  };
+
+  /// Splits a batch of b samples into shares for thread_count() threads (one share when the step is too small to
+  /// pay for a hand-off; then its passes may still split themselves). `critic_columns` critic columns per sample.
+  int plan_shares(const Mlp& generator, const Mlp& critic, Index b, Index critic_columns) {
+    // Multiply-adds per sample: G's forward and backward, D's forward and (about) twice that in reverse.
+    const double work = 2 * generator.multiply_adds_per_sample() +
+                        3 * static_cast<double>(critic_columns) * critic.multiply_adds_per_sample();
+    const int n = gantry::detail::batch_shares(b, work);
+    if (shares_.size() < static_cast<std::size_t>(n)) shares_.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      shares_[i].first = gantry::detail::share_begin(0, b, i, n);
+      shares_[i].count = gantry::detail::share_begin(0, b, i + 1, n) - shares_[i].first;
+    }
+    return n;
+  }
+
+  /// Where share i writes its part of `gradient`: the caller's vector for the first share, else its own `slot`.
+  Scalar* share_gradient(int i, std::size_t slot, Vector<Scalar>& gradient) {
+    if (i == 0) return gradient.data();
+    Vector<Scalar>& part = shares_[i].gradients[slot];
+    part.resize(gradient.size());
+    return part.data();
+  }
+
+  void add_share_gradients(int n, std::size_t slot, Vector<Scalar>& gradient) const {
+    for (int i = 1; i < n; ++i) gradient += shares_[i].gradients[slot];
   }
 
   /// The critic's objective loss and, when `with_objective`, its adjoints on the output; then the penalties.
+  /// Each share runs G(z), D on its [interpolates | penalized | rest] and grad_x D at its penalized samples; the
+  /// penalties then see the whole batch's input gradients (a regularizer may couple samples); each share runs the
+  /// tangent pass along its seeds and the reverse pass.
   Values<Scalar> critic_pass(const Policy& policy, const Mlp& generator, const Mlp& critic, const Batch<Scalar>& batch,
                              Vector<Scalar>& gradient, bool with_objective) {
     const Index b = batch.real.cols();
     const Layout layout = layout_for(policy, b);
-    const Matrix<Scalar>& fake = generate(generator, batch, generator_tape_);
+    const Index penalized_groups = layout.penalized / b;
+    const int n = plan_shares(generator, critic, b, layout.columns / b);
 
-    critic_input_.resize(critic.input_size(), layout.columns);
-    critic_input_.middleCols(layout.real, b) = batch.real;
-    critic_input_.middleCols(layout.fake, b) = fake;
-    if (layout.interpolates >= 0) {
-      // x_hat_i = eps_i x_real_i + (1 - eps_i) x_fake_i, one eps per sample.
-      critic_input_.middleCols(layout.interpolates, b) =
-          fake + (batch.real - fake) * batch.eps.transpose().asDiagonal();
-    }
-    critic.forward(critic_input_, critic_tape_, layout.penalized);
+    const auto forward_share = [&](int i) {
+      Share& s = shares_[i];
+      const Index m = s.count;
+      const Layout local = layout_for(policy, m);
+      const Matrix<Scalar>& fake = generate(generator, batch, s.first, m, s.generator_tape, s.fake);
+      s.critic_input.resize(critic.input_size(), local.columns);
+      s.critic_input.middleCols(local.real, m) = batch.real.middleCols(s.first, m);
+      s.critic_input.middleCols(local.fake, m) = fake;
+      if (local.interpolates >= 0) {
+        // x_hat_i = eps_i x_real_i + (1 - eps_i) x_fake_i, one eps per sample.
+        s.critic_input.middleCols(local.interpolates, m) =
+            fake + (batch.real.middleCols(s.first, m) - fake) * batch.eps.segment(s.first, m).transpose().asDiagonal();
+      }
+      critic.forward(s.critic_input, s.critic_tape, local.penalized);
+      if (local.penalized > 0) {
+        s.critic_tape.output_adjoint().leftCols(local.penalized).setOnes();
+        critic.backward_core(s.critic_tape, 0, local.penalized, nullptr, false, true);
+      }
+    };
+    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
+    const auto reverse_share = [&](int i) {
+      Share& s = shares_[i];
+      const Index m = s.count;
+      const Layout local = layout_for(policy, m);
+      if (local.penalized > 0) {
+        for (Index k = 0; k < penalized_groups; ++k)
+          s.critic_tape.input_tangent().middleCols(k * m, m) = penalty_seeds_.middleCols(k * b + s.first, m);
+        critic.tangent_forward_core(s.critic_tape, true, nullptr);
+      }
+      const auto logits = s.critic_tape.output();
+      auto adjoint = s.critic_tape.output_adjoint();
+      s.loss = s.real_sum = s.fake_sum = 0;
+      for (Index j = 0; j < m; ++j) {
+        const Scalar a_real = logits(0, local.real + j), a_fake = logits(0, local.fake + j);
+        const loss::Term<Scalar> t_real = policy.objective.critic_real(a_real);
+        const loss::Term<Scalar> t_fake = policy.objective.critic_fake(a_fake);
+        s.loss += t_real.value + t_fake.value;
+        s.real_sum += a_real;
+        s.fake_sum += a_fake;
+        adjoint(0, local.real + j) = with_objective ? t_real.first * inv_b : Scalar(0);
+        adjoint(0, local.fake + j) = with_objective ? t_fake.first * inv_b : Scalar(0);
+      }
+      if (local.interpolates >= 0) adjoint.middleCols(local.interpolates, m).setZero();
+      Scalar* target = share_gradient(i, 0, gradient);
+      if (local.penalized > 0) {
+        s.critic_tape.output_tangent_adjoint().setOnes();
+        // Interpolates carry no objective: with a piecewise-linear critic their primal adjoints stay 0.
+        const Index zero_cols = local.interpolates >= 0 ? m : 0;
+        // The tangent stream's adjoints equal the backward's over the penalized columns (both seeded with ones).
+        critic.reverse_tangent_core(s.critic_tape, target, false, false, zero_cols, true);
+      } else {
+        critic.backward_core(s.critic_tape, 0, local.columns, target, false, false);
+      }
+    };
 
     Values<Scalar> values;
     if (layout.penalized > 0) {
-      critic_tape_.output_adjoint().leftCols(layout.penalized).setOnes();
-      critic.backward_core(critic_tape_, 0, layout.penalized, nullptr, false, true);
-      const auto g = critic_tape_.input_adjoint().leftCols(layout.penalized);
-      auto seed = critic_tape_.input_tangent();
-      seed.setZero();
-      values.penalty = 0;
-      policy.for_each_regularizer([&](const auto& r) {
-        if constexpr (loss::is_penalty_v<std::decay_t<decltype(r)>>) {
-          const auto apply_at = [&](Index first) {
-            seed_scratch_.resize(critic.input_size(), b);
-            values.penalty += r.template penalty<Scalar>(g.middleCols(first, b), seed_scratch_);
-            seed.middleCols(first, b) += seed_scratch_;
-          };
-          switch (r.points()) {
-            case loss::PenaltyPoints::interpolates: apply_at(layout.interpolates); break;
-            case loss::PenaltyPoints::real: apply_at(layout.real); break;
-            case loss::PenaltyPoints::fake: apply_at(layout.fake); break;
-            case loss::PenaltyPoints::real_and_fake:
-              apply_at(layout.real);
-              apply_at(layout.fake);
-              break;
-          }
-        }
+      gantry::detail::run_shares(n, [&](int i, int) { forward_share(i); });
+      values = penalties(policy, critic.input_size(), b, layout, n);
+      gantry::detail::run_shares(n, [&](int i, int) { reverse_share(i); });
+    } else {
+      gantry::detail::run_shares(n, [&](int i, int) {
+        forward_share(i);
+        reverse_share(i);
       });
-      Scalar norm_sum = 0, norm_max = 0;
-      for (Index i = 0; i < layout.penalized; ++i) {
-        const Scalar norm = g.col(i).norm();
-        norm_sum += norm;
-        norm_max = std::max(norm_max, norm);
-      }
-      values.mean_gradient_norm = norm_sum / static_cast<Scalar>(layout.penalized);
-      values.max_gradient_norm = norm_max;
-      critic.tangent_forward_core(critic_tape_, true, nullptr);
     }
-
-    const auto logits = critic_tape_.output();
-    auto adjoint = critic_tape_.output_adjoint();
-    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
-    Scalar real_sum = 0, fake_sum = 0, loss = 0;
-    for (Index i = 0; i < b; ++i) {
-      const Scalar a_real = logits(0, layout.real + i), a_fake = logits(0, layout.fake + i);
-      const loss::Term<Scalar> t_real = policy.objective.critic_real(a_real);
-      const loss::Term<Scalar> t_fake = policy.objective.critic_fake(a_fake);
-      loss += t_real.value + t_fake.value;
-      real_sum += a_real;
-      fake_sum += a_fake;
-      adjoint(0, layout.real + i) = with_objective ? t_real.first * inv_b : Scalar(0);
-      adjoint(0, layout.fake + i) = with_objective ? t_fake.first * inv_b : Scalar(0);
+    add_share_gradients(n, 0, gradient);
+    Scalar loss = 0, real_sum = 0, fake_sum = 0;
+    for (int i = 0; i < n; ++i) {
+      loss += shares_[i].loss;
+      real_sum += shares_[i].real_sum;
+      fake_sum += shares_[i].fake_sum;
     }
-    if (layout.interpolates >= 0) adjoint.middleCols(layout.interpolates, b).setZero();
     values.critic_loss = loss * inv_b;
     values.wasserstein_estimate = (real_sum - fake_sum) * inv_b;
-
-    if (layout.penalized > 0) {
-      critic_tape_.output_tangent_adjoint().setOnes();
-      // Interpolates carry no objective: with a piecewise-linear critic their primal adjoints stay 0.
-      const Index zero_cols = layout.interpolates >= 0 ? b : 0;
-      // The tangent stream's adjoints equal the backward's over the penalized columns (both seeded with ones).
-      critic.reverse_tangent_core(critic_tape_, gradient.data(), false, false, zero_cols, true);
-    } else {
-      critic.backward_core(critic_tape_, 0, layout.columns, gradient.data(), false, false);
-    }
     return values;
   }
 
-  Values<Scalar> generator_pass(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
-    critic.forward(generate(generator, batch, generator_step_tape_), critic_step_tape_);
-    return generator_objective_gradient(policy, generator, critic, batch.z.cols(), gradient);
+  /// The penalties on the input gradients the shares computed, gathered in the batch's layout; their seeds dP/dg
+  /// go to penalty_seeds_ in the same layout.
+  Values<Scalar> penalties(const Policy& policy, Index inputs, Index b, const Layout& layout, int n) {
+    input_gradients_.resize(inputs, layout.penalized);
+    for (int i = 0; i < n; ++i) {
+      const Share& s = shares_[i];
+      for (Index k = 0; k < layout.penalized / b; ++k)
+        input_gradients_.middleCols(k * b + s.first, s.count) = s.critic_tape.input_adjoint().middleCols(k * s.count, s.count);
+    }
+    const auto& g = input_gradients_;
+    penalty_seeds_.resize(inputs, layout.penalized);
+    penalty_seeds_.setZero();
+    Values<Scalar> values;
+    values.penalty = 0;
+    policy.for_each_regularizer([&](const auto& r) {
+      if constexpr (loss::is_penalty_v<std::decay_t<decltype(r)>>) {
+        const auto apply_at = [&](Index first) {
+          seed_scratch_.resize(inputs, b);
+          values.penalty += r.template penalty<Scalar>(g.middleCols(first, b), seed_scratch_);
+          penalty_seeds_.middleCols(first, b) += seed_scratch_;
+        };
+        switch (r.points()) {
+          case loss::PenaltyPoints::interpolates: apply_at(layout.interpolates); break;
+          case loss::PenaltyPoints::real: apply_at(layout.real); break;
+          case loss::PenaltyPoints::fake: apply_at(layout.fake); break;
+          case loss::PenaltyPoints::real_and_fake:
+            apply_at(layout.real);
+            apply_at(layout.fake);
+            break;
+        }
+      }
+    });
+    Scalar norm_sum = 0, norm_max = 0;
+    for (Index i = 0; i < layout.penalized; ++i) {
+      const Scalar norm = g.col(i).norm();
+      norm_sum += norm;
+      norm_max = std::max(norm_max, norm);
+    }
+    values.mean_gradient_norm = norm_sum / static_cast<Scalar>(layout.penalized);
+    values.max_gradient_norm = norm_max;
+    return values;
   }
 
-  /// The generator's loss and gradient from the forwards G(z) and D(G(z)) in generator_step_tape_ and
-  /// critic_step_tape_.
-  Values<Scalar> generator_objective_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic, Index b,
-                                              Vector<Scalar>& gradient) {
-    const auto logits = critic_step_tape_.output();
-    auto adjoint = critic_step_tape_.output_adjoint();
+  /// Generator step, split like the critic's: each share runs G(z), D(G(z)), D's input adjoint and G's gradient.
+  Values<Scalar> generator_pass(const Policy& policy, const Mlp& generator, const Mlp& critic,
+                                const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
+    const Index b = batch.z.cols();
+    const int n = plan_shares(generator, critic, b, 1);
     const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
+    gantry::detail::run_shares(n, [&](int i, int) {
+      Share& s = shares_[i];
+      critic.forward(generate(generator, batch, s.first, s.count, s.generator_tape, s.fake), s.critic_tape);
+      s.loss = generator_objective_gradient(policy, generator, critic, s.generator_tape, s.critic_tape, s.count, inv_b,
+                                            share_gradient(i, 0, gradient));
+    });
+    add_share_gradients(n, 0, gradient);
     Scalar loss = 0;
-    for (Index i = 0; i < b; ++i) {
+    for (int i = 0; i < n; ++i) loss += shares_[i].loss;
+    Values<Scalar> values;
+    values.generator_loss = loss * inv_b;
+    return values;
+  }
+
+  /// From the forwards G(z) and D(G(z)) of `count` samples in the two tapes: the generator's gradient (its objective
+  /// scaled by inv_b) into `gradient`; returns the unscaled sum of the loss terms.
+  static Scalar generator_objective_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic,
+                                             nn::Tape<Scalar>& generator_tape, nn::Tape<Scalar>& critic_tape,
+                                             Index count, Scalar inv_b, Scalar* gradient) {
+    const auto logits = critic_tape.output();
+    auto adjoint = critic_tape.output_adjoint();
+    Scalar loss = 0;
+    for (Index i = 0; i < count; ++i) {
       const loss::Term<Scalar> t = policy.objective.generator_fake(logits(0, i));
       loss += t.value;
       adjoint(0, i) = t.first * inv_b;
     }
-    critic.backward_core(critic_step_tape_, 0, b, nullptr, false, true);  // input adjoint only
-    generator_step_tape_.output_adjoint() = critic_step_tape_.input_adjoint();
-    generator.backward_core(generator_step_tape_, 0, b, gradient.data(), false, false);
-    Values<Scalar> values;
-    values.generator_loss = loss * inv_b;
-    return values;
+    critic.backward_core(critic_tape, 0, count, nullptr, false, true);  // input adjoint only
+    generator_tape.output_adjoint() = critic_tape.input_adjoint();
+    generator.backward_core(generator_tape, 0, count, gradient, false, false);
+    return loss;
   }
 
   /// Seeds a Hessian-vector product of a loss on the first `count` outputs of `tape`, after its tangent pass:
@@ -249,18 +354,57 @@ class Evaluator {
   }
 
   /// Consensus (and anything combined with it): objective gradients v of both players at one batch, then
-  /// gradients of R = 1/2 |v|^2 by J^T v = H_{L_D} (v_D, 0) + H_{L_G} (0, v_G), then the penalties.
+  /// gradients of R = 1/2 |v|^2 by J^T v = H_{L_D} (v_D, 0) + H_{L_G} (0, v_G), then the penalties. Two phases
+  /// of shares: the first-order gradients (v is their sum over the shares), then the Hessian-vector products.
   Values<Scalar> joint(const Policy& policy, const Mlp& generator, const Mlp& critic, const Batch<Scalar>& batch,
                        Vector<Scalar>& critic_gradient, Vector<Scalar>& generator_gradient) {
     const Index b = batch.real.cols();
+    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
     critic_gradient.resize(critic.parameter_count());
     generator_gradient.resize(generator.parameter_count());
-    // Every forward keeps room for the tangent passes below, which then reuse them instead of running them again;
-    // the generator's side copies G(z) and D(G(z)) from the critic's (critic_tape_ holds D([real, fake])).
-    Values<Scalar> values = objective_critic_gradient(policy, generator, critic, batch, critic_gradient, 2 * b);
-    generator.forward_from(generator_tape_, 0, b, generator_step_tape_, b);
-    critic.forward_from(critic_tape_, b, b, critic_step_tape_, b);
-    values.generator_loss = generator_objective_gradient(policy, generator, critic, b, generator_gradient).generator_loss;
+    const int n = plan_shares(generator, critic, b, 3);
+
+    // Every forward keeps room for the tangent passes of the second phase, which then reuse them instead of
+    // running them again; the generator's side copies G(z) and D(G(z)) from the critic's (D on [real, fake]).
+    gantry::detail::run_shares(n, [&](int i, int) {
+      Share& s = shares_[i];
+      const Index m = s.count;
+      const Matrix<Scalar>& fake = generate(generator, batch, s.first, m, s.generator_tape, s.fake);
+      s.critic_input.resize(critic.input_size(), 2 * m);
+      s.critic_input.leftCols(m) = batch.real.middleCols(s.first, m);
+      s.critic_input.rightCols(m) = fake;
+      critic.forward(s.critic_input, s.critic_tape, 2 * m);
+      const auto logits = s.critic_tape.output();
+      auto adjoint = s.critic_tape.output_adjoint();
+      s.loss = s.real_sum = s.fake_sum = 0;
+      for (Index j = 0; j < m; ++j) {
+        const loss::Term<Scalar> t_real = policy.objective.critic_real(logits(0, j));
+        const loss::Term<Scalar> t_fake = policy.objective.critic_fake(logits(0, m + j));
+        s.loss += t_real.value + t_fake.value;
+        s.real_sum += logits(0, j);
+        s.fake_sum += logits(0, m + j);
+        adjoint(0, j) = t_real.first * inv_b;
+        adjoint(0, m + j) = t_fake.first * inv_b;
+      }
+      critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, 0, critic_gradient), false, false);
+      generator.forward_from(s.generator_tape, 0, m, s.generator_step_tape, m);
+      critic.forward_from(s.critic_tape, m, m, s.critic_step_tape, m);
+      s.generator_loss = generator_objective_gradient(policy, generator, critic, s.generator_step_tape,
+                                                      s.critic_step_tape, m, inv_b, share_gradient(i, 1, generator_gradient));
+    });
+    add_share_gradients(n, 0, critic_gradient);
+    add_share_gradients(n, 1, generator_gradient);
+    Values<Scalar> values;
+    Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
+    for (int i = 0; i < n; ++i) {
+      loss += shares_[i].loss;
+      real_sum += shares_[i].real_sum;
+      fake_sum += shares_[i].fake_sum;
+      generator_loss += shares_[i].generator_loss;
+    }
+    values.critic_loss = loss * inv_b;
+    values.wasserstein_estimate = (real_sum - fake_sum) * inv_b;
+    values.generator_loss = generator_loss * inv_b;
 
     double weight = 0;
     policy.for_each_regularizer([&](const auto& r) {
@@ -269,7 +413,6 @@ class Evaluator {
     const Scalar gamma = static_cast<Scalar>(weight);
     const Scalar half_norm = (critic_gradient.squaredNorm() + generator_gradient.squaredNorm()) / Scalar(2);
     values.consensus = gamma * half_norm;
-    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
 
     // J^T v = H_{L_D} (v_D, 0) + H_{L_G} (0, v_G), each a tangent pass and its reverse (adj(a) = l''(a) da / B,
     // adj(da) = l'(a) / B). Both reverses reuse the first-order passes' adjoints as their tangent streams' (same
@@ -277,27 +420,35 @@ class Evaluator {
     // once: the generator's seeds are added and G reversed once; with a piecewise-linear critic, whose primal
     // stream gets nothing from a tangent inside the network, H_{L_G}'s critic seed moves into H_{L_D}'s fake columns.
     const bool merge_critic_primal = critic.hidden_activation().piecewise_linear();
-    generator.tangent_forward_parameters(generator_step_tape_, generator_gradient);
-    critic.tangent_forward_input(critic_step_tape_, generator_step_tape_.output_tangent());
-    critic.tangent_forward_parameters(critic_tape_, critic_gradient);
-    seed_hessian_vector_product(critic_step_tape_, b, inv_b,
-                                [&](Index, Scalar a) { return policy.objective.generator_fake(a); });
-    seed_hessian_vector_product(critic_tape_, 2 * b, inv_b, [&](Index i, Scalar a) {
-      return i < b ? policy.objective.critic_real(a) : policy.objective.critic_fake(a);
-    });
-    if (merge_critic_primal) {
-      critic_tape_.output_adjoint().rightCols(b) += critic_step_tape_.output_adjoint();
-      critic_step_tape_.output_adjoint().setZero();
-    }
     consensus_critic_part_.resize(critic.parameter_count());
-    critic.reverse_tangent_core(critic_tape_, consensus_critic_part_.data(), false, true, 0, true);
-    // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
-    critic.reverse_tangent_core(critic_step_tape_, consensus_critic_part_.data(), true, true,
-                                merge_critic_primal ? b : 0, true);
-    generator_step_tape_.output_adjoint() = critic_step_tape_.input_adjoint() + critic_tape_.input_adjoint().rightCols(b);
-    generator_step_tape_.output_tangent_adjoint() = critic_step_tape_.input_tangent_adjoint();
     consensus_generator_part_.resize(generator.parameter_count());
-    generator.reverse_tangent_core(generator_step_tape_, consensus_generator_part_.data(), false, false, 0, true);
+    gantry::detail::run_shares(n, [&](int i, int) {
+      Share& s = shares_[i];
+      const Index m = s.count;
+      generator.tangent_forward_parameters(s.generator_step_tape, generator_gradient);
+      critic.tangent_forward_input(s.critic_step_tape, s.generator_step_tape.output_tangent());
+      critic.tangent_forward_parameters(s.critic_tape, critic_gradient);
+      seed_hessian_vector_product(s.critic_step_tape, m, inv_b,
+                                  [&](Index, Scalar a) { return policy.objective.generator_fake(a); });
+      seed_hessian_vector_product(s.critic_tape, 2 * m, inv_b, [&](Index j, Scalar a) {
+        return j < m ? policy.objective.critic_real(a) : policy.objective.critic_fake(a);
+      });
+      if (merge_critic_primal) {
+        s.critic_tape.output_adjoint().rightCols(m) += s.critic_step_tape.output_adjoint();
+        s.critic_step_tape.output_adjoint().setZero();
+      }
+      Scalar* critic_part = share_gradient(i, 2, consensus_critic_part_);
+      critic.reverse_tangent_core(s.critic_tape, critic_part, false, true, 0, true);
+      // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
+      critic.reverse_tangent_core(s.critic_step_tape, critic_part, true, true, merge_critic_primal ? m : 0, true);
+      s.generator_step_tape.output_adjoint() =
+          s.critic_step_tape.input_adjoint() + s.critic_tape.input_adjoint().rightCols(m);
+      s.generator_step_tape.output_tangent_adjoint() = s.critic_step_tape.input_tangent_adjoint();
+      generator.reverse_tangent_core(s.generator_step_tape, share_gradient(i, 3, consensus_generator_part_), false,
+                                     false, 0, true);
+    });
+    add_share_gradients(n, 2, consensus_critic_part_);
+    add_share_gradients(n, 3, consensus_generator_part_);
     critic_gradient += gamma * consensus_critic_part_;
     generator_gradient += gamma * consensus_generator_part_;
 
@@ -312,39 +463,8 @@ class Evaluator {
     return values;
   }
 
-  /// The objective's critic gradient alone (consensus's v_D excludes the penalties).
-  Values<Scalar> objective_critic_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic,
-                                           const Batch<Scalar>& batch, Vector<Scalar>& gradient,
-                                           Index tangent_cols = 0) {
-    const Index b = batch.real.cols();
-    const Matrix<Scalar>& fake = generate(generator, batch, generator_tape_);
-    critic_input_.resize(critic.input_size(), 2 * b);
-    critic_input_.leftCols(b) = batch.real;
-    critic_input_.rightCols(b) = fake;
-    critic.forward(critic_input_, critic_tape_, tangent_cols);
-    const auto logits = critic_tape_.output();
-    auto adjoint = critic_tape_.output_adjoint();
-    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b);
-    Scalar loss = 0, real_sum = 0, fake_sum = 0;
-    for (Index i = 0; i < b; ++i) {
-      const loss::Term<Scalar> t_real = policy.objective.critic_real(logits(0, i));
-      const loss::Term<Scalar> t_fake = policy.objective.critic_fake(logits(0, b + i));
-      loss += t_real.value + t_fake.value;
-      real_sum += logits(0, i);
-      fake_sum += logits(0, b + i);
-      adjoint(0, i) = t_real.first * inv_b;
-      adjoint(0, b + i) = t_fake.first * inv_b;
-    }
-    critic.backward_core(critic_tape_, 0, 2 * b, gradient.data(), false, false);
-    Values<Scalar> values;
-    values.critic_loss = loss * inv_b;
-    values.wasserstein_estimate = (real_sum - fake_sum) * inv_b;
-    return values;
-  }
-
-  nn::Tape<Scalar> generator_tape_, critic_tape_;                ///< critic step
-  nn::Tape<Scalar> generator_step_tape_, critic_step_tape_;      ///< generator step
-  Matrix<Scalar> critic_input_, fake_, seed_scratch_;
+  std::vector<Share> shares_;
+  Matrix<Scalar> input_gradients_, penalty_seeds_, seed_scratch_;  ///< penalties over the whole batch
   Vector<Scalar> consensus_critic_part_, consensus_generator_part_, penalty_gradient_;
   Vector<Scalar> consensus_critic_gradient_, consensus_generator_gradient_;  ///< the other player's, discarded
 };

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+// A step whose batch is split into shares over two threads against the same step on one: every preset, penalties
+// at every kind of point, consensus with and without a penalty, instance noise, and a penalty that couples the
+// samples of the batch (which must see the whole batch, not a share). Built with OpenMP only (CMake), like
+// nn/threaded_passes_test.cpp: without it a step never splits.
+
+#include <gantry/gantry.hpp>
+
+#include "catch.hpp"
+#include "support/networks.hpp"
+
+using gantry::Index;
+using gantry::Matrix;
+using gantry::Rng;
+using gantry::Vector;
+using namespace gantry::test;
+namespace nn = gantry::nn;
+namespace loss = gantry::loss;
+namespace train = gantry::train;
+
+namespace {
+
+// 301 samples: two unequal shares (150 and 151), wide enough for detail::batch_shares to split (checked below).
+constexpr Index batch_size = 301;
+
+/// lambda |mean_i g_i|^2 at the real samples: every sample's seed depends on the whole batch.
+struct MeanGradientPenalty {
+  double lambda = 3.0;
+  std::string name() const { return "mean_gradient"; }
+  loss::PenaltyPoints points() const { return loss::PenaltyPoints::real; }
+  template <class S>
+  S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
+    const gantry::Vector<S> mean = g.rowwise().mean();
+    seed = (S(2 * lambda) / S(g.cols())) * mean.replicate(1, g.cols());
+    return S(lambda) * mean.squaredNorm();
+  }
+};
+
+struct Outcome {
+  train::Values<double> both, critic, generator;
+  Vector<double> both_critic, both_generator, critic_gradient, generator_gradient;
+};
+
+template <class Policy>
+Outcome evaluate(const Policy& policy, const nn::Mlp<double>& generator, const nn::Mlp<double>& critic,
+                 const train::Batch<double>& batch, int threads) {
+  gantry::set_thread_count(threads);
+  train::Evaluator<Policy, double> evaluator;
+  Outcome o;
+  // Twice each: the second call runs on buffers the first sized, as a training loop does.
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    o.both = evaluator.both_gradients(policy, generator, critic, batch, o.both_critic, o.both_generator);
+    o.critic = evaluator.critic_gradient(policy, generator, critic, batch, o.critic_gradient);
+    o.generator = evaluator.generator_gradient(policy, generator, critic, batch, o.generator_gradient);
+  }
+  gantry::set_thread_count(1);
+  return o;
+}
+
+double relative_difference(const Vector<double>& a, const Vector<double>& b) {
+  return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());
+}
+
+bool same_value(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::abs(a - b) <= 1e-12 * std::max(1.0, std::abs(b));
+}
+
+void check_values(const train::Values<double>& split, const train::Values<double>& single) {
+  CHECK(same_value(split.critic_loss, single.critic_loss));
+  CHECK(same_value(split.generator_loss, single.generator_loss));
+  CHECK(same_value(split.penalty, single.penalty));
+  CHECK(same_value(split.consensus, single.consensus));
+  CHECK(same_value(split.wasserstein_estimate, single.wasserstein_estimate));
+  CHECK(same_value(split.mean_gradient_norm, single.mean_gradient_norm));
+  CHECK(same_value(split.max_gradient_norm, single.max_gradient_norm));
+}
+
+template <class Policy>
+void check_policy(const std::string& label, const Policy& policy, const nn::Activation& activation,
+                  std::uint64_t seed) {
+  INFO(label << " with " << activation.name() << ", seed " << seed);
+  Rng rng(seed);
+  nn::Mlp<double> generator({2, 24, 20, 2}, activation), critic({2, 48, 40, 32, 1}, activation);
+  rng.fill_normal(generator.parameters(), 0.0, 0.4);
+  rng.fill_normal(critic.parameters(), 0.0, 0.3);
+  train::Batch<double> batch;
+  batch.real = random_matrix<double>(2, batch_size, rng);
+  batch.z = random_matrix<double>(2, batch_size, rng);
+  batch.eps.resize(batch_size);
+  rng.fill_uniform(batch.eps);
+  if constexpr (Policy::has_noise) batch.fake_noise = 0.1 * random_matrix<double>(2, batch_size, rng);
+
+  gantry::set_thread_count(2);
+  // The smallest pass of a step (D's forward alone) already splits, so every step does.
+  REQUIRE(gantry::detail::batch_shares(batch_size, critic.multiply_adds_per_sample()) == 2);
+  const Outcome single = evaluate(policy, generator, critic, batch, 1);
+  const Outcome split = evaluate(policy, generator, critic, batch, 2);
+  check_values(split.both, single.both);
+  check_values(split.critic, single.critic);
+  check_values(split.generator, single.generator);
+  CHECK(relative_difference(split.both_critic, single.both_critic) < 1e-12);
+  CHECK(relative_difference(split.both_generator, single.both_generator) < 1e-12);
+  CHECK(relative_difference(split.critic_gradient, single.critic_gradient) < 1e-12);
+  CHECK(relative_difference(split.generator_gradient, single.generator_gradient) < 1e-12);
+  // Not vacuous: the gradients are not zero.
+  CHECK(single.both_critic.norm() > 1e-6);
+  CHECK(single.both_generator.norm() > 1e-6);
+}
+
+template <class Policy>
+void check_all(const std::string& label, const Policy& policy) {
+  for (const nn::Activation& activation : {nn::Activation::relu(), nn::Activation::leaky_relu(0.2),
+                                           nn::Activation::tanh(), nn::Activation::softplus()})
+    for (std::uint64_t seed : {3u, 17u}) check_policy(label, policy, activation, seed);
+}
+
+}  // namespace
+
+TEST_CASE("a step split over two threads equals the step on one: every preset", "[threads][policy]") {
+  check_all("Vanilla", gantry::Vanilla{});
+  check_all("NonSaturating", gantry::NonSaturating{});
+  check_all("WganClip", gantry::WganClip{});
+  check_all("WganGp", gantry::WganGp{});
+  check_all("ZeroCenteredGp", gantry::ZeroCenteredGp{});
+  check_all("Consensus", gantry::Consensus{});
+}
+
+TEST_CASE("a step split over two threads equals the step on one: penalties at every kind of point",
+          "[threads][policy]") {
+  using ZeroCentered = gantry::Policy<loss::NonSaturating, loss::ZeroCenteredPenalty>;
+  check_all("R2", ZeroCentered{{}, loss::ZeroCenteredPenalty{4.0, loss::PenaltyPoints::fake}});
+  check_all("R1 + R2", ZeroCentered{{}, loss::ZeroCenteredPenalty{4.0, loss::PenaltyPoints::real_and_fake}});
+  check_all("WGAN-GP + R1", gantry::Policy<loss::Wasserstein, loss::GradientPenalty, loss::ZeroCenteredPenalty>{
+                                {}, loss::GradientPenalty{}, loss::ZeroCenteredPenalty{2.0}});
+  check_all("one-sided GP at fake samples",
+            gantry::Policy<loss::Wasserstein, loss::GradientPenalty>{
+                {}, loss::GradientPenalty{5.0, true, loss::PenaltyPoints::fake}});
+}
+
+TEST_CASE("a step split over two threads equals the step on one: consensus with a penalty, instance noise",
+          "[threads][policy]") {
+  check_all("Minimax + R1 + consensus",
+            gantry::Policy<loss::Minimax, loss::ZeroCenteredPenalty, loss::Consensus>{
+                {}, loss::ZeroCenteredPenalty{2.0}, loss::Consensus{0.3}});
+  check_all("NonSaturating + R1 + instance noise",
+            gantry::Policy<loss::NonSaturating, loss::ZeroCenteredPenalty, loss::InstanceNoise>{{}, {1.0}, {0.1}});
+}
+
+TEST_CASE("a penalty that couples the samples sees the whole batch when the step is split", "[threads][policy]") {
+  check_all("mean-gradient penalty", gantry::Policy<loss::Wasserstein, MeanGradientPenalty>{});
+}
