@@ -140,3 +140,34 @@ TEST_CASE("a reverse pass may reuse the backward's adjoints instead of recomputi
     }
   }
 }
+
+TEST_CASE("the products of the passes agree with finite differences of the forward (BLAS's when built with it)",
+          "[nn][threads]") {
+  // This file is built as the examples are (with OpenBLAS behind Eigen when found), where the tangent and
+  // backward passes call GEMM themselves (Mlp::overwrite_product): W h and W^T adj checked independently here.
+  const ThreadCountScope restore;
+  Rng rng(73);
+  for (const int threads : {1, 2}) {
+    gantry::set_thread_count(threads);
+    const Problem problem = random_problem(nn::Activation::tanh(), rng);
+    const nn::Mlp<double>& net = problem.net;
+    nn::Tape<double> tape;
+    net.forward(problem.x, tape, tangents);
+    tape.input_tangent() = problem.u;
+    net.tangent_forward_core(tape, true, nullptr);
+    const Matrix<double> output_tangent = tape.output_tangent();
+    // J u against central differences of the forward along u.
+    const double h = 1e-6;
+    const Matrix<double> x = problem.x.leftCols(tangents);
+    const Matrix<double> numeric = (net(x + h * problem.u) - net(x - h * problem.u)) / (2 * h);
+    INFO(threads << " threads");
+    CHECK(relative_difference(output_tangent, numeric) < 1e-7);
+    // J^T s against J u: <s, J u> = <J^T s, u> sample by sample.
+    const Matrix<double> seed = problem.objective_adjoint.leftCols(tangents);
+    tape.output_adjoint().leftCols(tangents) = seed;
+    net.backward_core(tape, 0, tangents, nullptr, false, true);
+    const Matrix<double> lhs = seed.cwiseProduct(output_tangent);
+    const Matrix<double> rhs = tape.input_adjoint().leftCols(tangents).cwiseProduct(problem.u).colwise().sum();
+    CHECK(relative_difference(lhs, rhs) < 1e-12);
+  }
+}

@@ -3,6 +3,7 @@
 /// A multilayer perceptron built at run time, with exact forward, backward, tangent and reverse-of-tangent passes.
 
 #include <algorithm>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -564,6 +565,33 @@ class Mlp {
     }
   }
 
+  /// out = op(W) h for a layer's weight W and blocks h, out of column-major matrices, op(W) = W or W^T. Eigen
+  /// evaluates `out = A * B` as a zero fill followed by out += A * B; with a BLAS behind Eigen this calls GEMM with
+  /// beta = 0 instead, which neither writes nor reads the output before the product.
+  template <class In, class Out>
+  static void overwrite_product(const ConstMatrixMap<Scalar>& w, bool transpose_w, const In& h, Out& out) {
+#if defined(EIGEN_USE_BLAS)
+    if constexpr (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>) {
+      const int m = static_cast<int>(out.rows()), n = static_cast<int>(out.cols());
+      const int k = static_cast<int>(transpose_w ? w.rows() : w.cols());
+      const int lda = static_cast<int>(w.rows()), ldb = static_cast<int>(h.outerStride());
+      const int ldc = static_cast<int>(out.outerStride());
+      const Scalar one = 1, zero = 0;
+      const char* op = transpose_w ? "T" : "N";
+      if (n == 0) return;
+      if constexpr (std::is_same_v<Scalar, float>)
+        sgemm_(op, "N", &m, &n, &k, &one, w.data(), &lda, h.data(), &ldb, &zero, out.data(), &ldc);
+      else
+        dgemm_(op, "N", &m, &n, &k, &one, w.data(), &lda, h.data(), &ldb, &zero, out.data(), &ldc);
+      return;
+    }
+#endif
+    if (transpose_w)
+      out.noalias() = w.transpose() * h;
+    else
+      out.noalias() = w * h;
+  }
+
   /// out (+)= W h for a layer's weight W (outputs x inputs): thin inputs as axpys, thin outputs as one GEMV per
   /// output row, else a GEMM.
   template <class In, class Out>
@@ -580,7 +608,7 @@ class Mlp {
     } else if (accumulate) {
       out.noalias() += w * h;
     } else {
-      out.noalias() = w * h;
+      overwrite_product(w, false, h, out);
     }
   }
 
@@ -613,7 +641,7 @@ class Mlp {
     } else if (w.cols() <= thin_depth) {
       for (Index c = 0; c < w.cols(); ++c) out.row(c).noalias() = w.col(c).transpose() * adj;  // a few inputs
     } else {
-      out.noalias() = w.transpose() * adj;
+      overwrite_product(w, true, adj, out);
     }
   }
 
