@@ -3,8 +3,8 @@
 /// A multilayer perceptron built at run time, with exact forward, backward, tangent and reverse-of-tangent passes.
 
 #include <algorithm>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,7 +48,8 @@ namespace gantry::detail {
 // barrier. Results depend on the thread count only through the order of the partial sums.
 //
 // Thread count: gantry::thread_count() (core/threads.hpp). One thread as well inside an OpenMP parallel region,
-// while another thread is running a split pass, or when a pass is too small to pay for a hand-off.
+// inside a share (train/evaluator.hpp splits a whole step into shares that run these passes), while another thread
+// is running a split pass, or when a pass is too small to pay for a hand-off.
 
 /// True on a thread while it runs a share of a split pass or step: the passes inside a share stay on that thread.
 inline bool& running_share() {
@@ -572,13 +573,13 @@ class Mlp {
   static void overwrite_product(const ConstMatrixMap<Scalar>& w, bool transpose_w, const In& h, Out& out) {
 #if defined(EIGEN_USE_BLAS)
     if constexpr (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>) {
+      if (out.cols() == 0) return;
       const int m = static_cast<int>(out.rows()), n = static_cast<int>(out.cols());
       const int k = static_cast<int>(transpose_w ? w.rows() : w.cols());
       const int lda = static_cast<int>(w.rows()), ldb = static_cast<int>(h.outerStride());
       const int ldc = static_cast<int>(out.outerStride());
       const Scalar one = 1, zero = 0;
       const char* op = transpose_w ? "T" : "N";
-      if (n == 0) return;
       if constexpr (std::is_same_v<Scalar, float>)
         sgemm_(op, "N", &m, &n, &k, &one, w.data(), &lda, h.data(), &ldb, &zero, out.data(), &ldc);
       else

@@ -128,8 +128,8 @@ class Evaluator {
   }
 
   /// What one share of a step owns. A step splits its batch into shares of samples that run through every pass of
-  /// the step on their own tapes, one hand-off per phase instead of one per pass (and per layer in a reverse pass):
-  /// at widths 64-128 the hand-offs and the serial gaps between passes cost as much as a third of the products.
+  /// the step on their own tapes: one hand-off per phase of the step instead of one per pass (and per layer in a
+  /// reverse pass), and no serial code between the passes (losses, seeds, copies run inside the shares).
   struct Share {
     nn::Tape<Scalar> generator_tape, critic_tape;
     nn::Tape<Scalar> generator_step_tape, critic_step_tape;  ///< consensus: the generator's side
