@@ -38,15 +38,26 @@ struct NoMallocScope {
 
 // Small enough that Eigen's GEMM keeps its packing blocks on the stack (EIGEN_STACK_ALLOCATION_LIMIT, 128 KiB):
 // above that Eigen itself takes them from the heap, which is Eigen's choice, not a buffer gantry could own.
+// Built twice: as is (one thread), and with GANTRY_TEST_SPLIT_STEPS (OpenMP, and OpenBLAS when found, as the
+// examples are built), where every step splits its batch over two threads; Eigen's guard is process-wide, so the
+// helper thread's shares are checked too.
+#ifdef GANTRY_TEST_SPLIT_STEPS
+constexpr gantry::Index width = 64, batch_size = 128;
+constexpr int threads = 2;
+#else
+constexpr gantry::Index width = 24, batch_size = 48;
+constexpr int threads = 1;
+#endif
+
 template <class Scalar, class Policy>
 auto small_trainer(Policy policy, train::Schedule schedule) {
   gantry::Rng rng(5);
-  nn::Mlp<Scalar> generator({2, 24, 24, 2}, nn::Activation::relu());
-  nn::Mlp<Scalar> critic({2, 24, 24, 1}, nn::Activation::relu());
+  nn::Mlp<Scalar> generator({2, width, width, 2}, nn::Activation::relu());
+  nn::Mlp<Scalar> critic({2, width, width, 1}, nn::Activation::relu());
   generator.initialize(nn::InitScheme::torch_default, rng);
   critic.initialize(nn::InitScheme::torch_default, rng);
   train::TrainerOptions options;
-  options.batch_size = 48;
+  options.batch_size = batch_size;
   options.schedule = schedule;
   options.n_critic = schedule == train::Schedule::alternating ? 2 : 1;
   optim::AdamOptions adam;
@@ -59,7 +70,12 @@ auto small_trainer(Policy policy, train::Schedule schedule) {
 template <class Scalar, class Policy>
 void check_steady_steps(Policy policy, train::Schedule schedule) {
   auto trainer = small_trainer<Scalar>(std::move(policy), schedule);
-  trainer.step();  // sizes every buffer and the optimizers' moments
+  if constexpr (threads > 1) {
+    gantry::set_thread_count(threads);
+    // D's forward alone splits at this size, so every step does.
+    REQUIRE(gantry::detail::batch_shares(batch_size, trainer.critic().multiply_adds_per_sample()) == threads);
+  }
+  trainer.step();  // sizes every buffer and the optimizers' moments, starts the helper threads
   const gantry::Vector<Scalar> before = trainer.critic().parameters();
   int allocations = 0;
   {
@@ -67,6 +83,7 @@ void check_steady_steps(Policy policy, train::Schedule schedule) {
     for (int i = 0; i < 3; ++i) trainer.step();
     allocations = no_malloc.count();
   }
+  if constexpr (threads > 1) gantry::set_thread_count(1);
   CHECK(allocations == 0);
   // The steps did train: the critic moved and stayed finite.
   CHECK(trainer.critic().parameters().allFinite());

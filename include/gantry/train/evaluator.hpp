@@ -134,7 +134,8 @@ class Evaluator {
     nn::Tape<Scalar> generator_tape, critic_tape;
     nn::Tape<Scalar> generator_step_tape, critic_step_tape;  ///< consensus: the generator's side
     Matrix<Scalar> critic_input, fake;
-    /// Shares after the first: their parts of up to four gradients (the first share writes the caller's).
+    /// Shares after the first: their parts of the gradients (the first share writes the caller's). One slot per
+    /// gradient, each keeping its size, so that steps of both players allocate nothing once sized.
     std::array<Vector<Scalar>, 4> gradients;
     Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
     Index first = 0, count = 0;  ///< the samples of the batch this share holds
@@ -154,6 +155,9 @@ class Evaluator {
     }
     return n;
   }
+
+  static constexpr std::size_t critic_slot = 0, generator_slot = 1, consensus_critic_slot = 2,
+                               consensus_generator_slot = 3;
 
   /// Where share i writes its part of `gradient`: the caller's vector for the first share, else its own `slot`.
   Scalar* share_gradient(int i, std::size_t slot, Vector<Scalar>& gradient) {
@@ -221,7 +225,7 @@ class Evaluator {
         adjoint(0, local.fake + j) = with_objective ? t_fake.first * inv_b : Scalar(0);
       }
       if (local.interpolates >= 0) adjoint.middleCols(local.interpolates, m).setZero();
-      Scalar* target = share_gradient(i, 0, gradient);
+      Scalar* target = share_gradient(i, critic_slot, gradient);
       if (local.penalized > 0) {
         s.critic_tape.output_tangent_adjoint().setOnes();
         // Interpolates carry no objective: with a piecewise-linear critic their primal adjoints stay 0.
@@ -244,7 +248,7 @@ class Evaluator {
         reverse_share(i);
       });
     }
-    add_share_gradients(n, 0, gradient);
+    add_share_gradients(n, critic_slot, gradient);
     Scalar loss = 0, real_sum = 0, fake_sum = 0;
     for (int i = 0; i < n; ++i) {
       loss += shares_[i].loss;
@@ -309,9 +313,9 @@ class Evaluator {
       Share& s = shares_[i];
       critic.forward(generate(generator, batch, s.first, s.count, s.generator_tape, s.fake), s.critic_tape);
       s.loss = generator_objective_gradient(policy, generator, critic, s.generator_tape, s.critic_tape, s.count, inv_b,
-                                            share_gradient(i, 0, gradient));
+                                            share_gradient(i, generator_slot, gradient));
     });
-    add_share_gradients(n, 0, gradient);
+    add_share_gradients(n, generator_slot, gradient);
     Scalar loss = 0;
     for (int i = 0; i < n; ++i) loss += shares_[i].loss;
     Values<Scalar> values;
@@ -386,14 +390,14 @@ class Evaluator {
         adjoint(0, j) = t_real.first * inv_b;
         adjoint(0, m + j) = t_fake.first * inv_b;
       }
-      critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, 0, critic_gradient), false, false);
+      critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, critic_slot, critic_gradient), false, false);
       generator.forward_from(s.generator_tape, 0, m, s.generator_step_tape, m);
       critic.forward_from(s.critic_tape, m, m, s.critic_step_tape, m);
       s.generator_loss = generator_objective_gradient(policy, generator, critic, s.generator_step_tape,
-                                                      s.critic_step_tape, m, inv_b, share_gradient(i, 1, generator_gradient));
+                                                      s.critic_step_tape, m, inv_b, share_gradient(i, generator_slot, generator_gradient));
     });
-    add_share_gradients(n, 0, critic_gradient);
-    add_share_gradients(n, 1, generator_gradient);
+    add_share_gradients(n, critic_slot, critic_gradient);
+    add_share_gradients(n, generator_slot, generator_gradient);
     Values<Scalar> values;
     Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
     for (int i = 0; i < n; ++i) {
@@ -437,18 +441,18 @@ class Evaluator {
         s.critic_tape.output_adjoint().rightCols(m) += s.critic_step_tape.output_adjoint();
         s.critic_step_tape.output_adjoint().setZero();
       }
-      Scalar* critic_part = share_gradient(i, 2, consensus_critic_part_);
+      Scalar* critic_part = share_gradient(i, consensus_critic_slot, consensus_critic_part_);
       critic.reverse_tangent_core(s.critic_tape, critic_part, false, true, 0, true);
       // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
       critic.reverse_tangent_core(s.critic_step_tape, critic_part, true, true, merge_critic_primal ? m : 0, true);
       s.generator_step_tape.output_adjoint() =
           s.critic_step_tape.input_adjoint() + s.critic_tape.input_adjoint().rightCols(m);
       s.generator_step_tape.output_tangent_adjoint() = s.critic_step_tape.input_tangent_adjoint();
-      generator.reverse_tangent_core(s.generator_step_tape, share_gradient(i, 3, consensus_generator_part_), false,
+      generator.reverse_tangent_core(s.generator_step_tape, share_gradient(i, consensus_generator_slot, consensus_generator_part_), false,
                                      false, 0, true);
     });
-    add_share_gradients(n, 2, consensus_critic_part_);
-    add_share_gradients(n, 3, consensus_generator_part_);
+    add_share_gradients(n, consensus_critic_slot, consensus_critic_part_);
+    add_share_gradients(n, consensus_generator_slot, consensus_generator_part_);
     critic_gradient += gamma * consensus_critic_part_;
     generator_gradient += gamma * consensus_generator_part_;
 
