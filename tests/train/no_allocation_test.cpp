@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // After a warm-up step, a training step allocates nothing on the heap: the trainer, the evaluator, the tapes and
 // the optimizers reuse their buffers. Checked with Eigen's EIGEN_RUNTIME_NO_MALLOC hook for the policies with
-// second-order terms (WGAN-GP, R1, consensus), under both schedules.
+// second-order terms (WGAN-GP, R1, consensus, and WGAN-GP with consensus), under both schedules.
 
 // Eigen's malloc guard reports through eigen_assert, which NDEBUG (Release builds) would compile away: count
 // the guard's reports here instead, so that the test checks something in every build type.
@@ -102,6 +102,12 @@ TEMPLATE_TEST_CASE("a steady-state training step performs no heap allocation", "
     }
     SECTION(std::string("Consensus, ") + train::schedule_name(schedule)) {
       check_steady_steps<TestType>(gantry::Consensus{}, schedule);
+    }
+    SECTION(std::string("WGAN-GP + consensus, ") + train::schedule_name(schedule)) {
+      // Consensus's critic batch [real | fake] and the penalty's [interpolates | real | fake] differ in width.
+      check_steady_steps<TestType>(gantry::Policy<gantry::loss::Wasserstein, gantry::loss::GradientPenalty,
+                                                  gantry::loss::Consensus>{},
+                                   schedule);
     }
   }
 }

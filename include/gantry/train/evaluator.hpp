@@ -134,6 +134,7 @@ class Evaluator {
     nn::Tape<Scalar> generator_tape, critic_tape;
     nn::Tape<Scalar> generator_step_tape, critic_step_tape;  ///< consensus: the generator's side
     Matrix<Scalar> critic_input, fake;
+    Matrix<Scalar> consensus_input;  ///< [real | fake]: apart from critic_input, whose width a penalty may change
     /// Shares after the first: their parts of the gradients (the first share writes the caller's). One slot per
     /// gradient, each keeping its size, so that steps of both players allocate nothing once sized.
     std::array<Vector<Scalar>, 4> gradients;
@@ -374,10 +375,10 @@ class Evaluator {
       Share& s = shares_[i];
       const Index m = s.count;
       const Matrix<Scalar>& fake = generate(generator, batch, s.first, m, s.generator_tape, s.fake);
-      s.critic_input.resize(critic.input_size(), 2 * m);
-      s.critic_input.leftCols(m) = batch.real.middleCols(s.first, m);
-      s.critic_input.rightCols(m) = fake;
-      critic.forward(s.critic_input, s.critic_tape, 2 * m);
+      s.consensus_input.resize(critic.input_size(), 2 * m);
+      s.consensus_input.leftCols(m) = batch.real.middleCols(s.first, m);
+      s.consensus_input.rightCols(m) = fake;
+      critic.forward(s.consensus_input, s.critic_tape, 2 * m);
       const auto logits = s.critic_tape.output();
       auto adjoint = s.critic_tape.output_adjoint();
       s.loss = s.real_sum = s.fake_sum = 0;
