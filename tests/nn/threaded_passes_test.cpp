@@ -8,6 +8,7 @@
 
 #include "catch.hpp"
 #include "support/networks.hpp"
+#include "support/threads.hpp"
 
 using gantry::Index;
 using gantry::Matrix;
@@ -21,10 +22,6 @@ namespace {
 // Wide and long enough that detail::batch_shares splits every pass in two (checked below).
 const std::vector<Index> sizes = {2, 48, 40, 32, 1};
 constexpr Index batch = 600, tangents = 200;
-
-double relative_difference(const Matrix<double>& a, const Matrix<double>& b) {
-  return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());
-}
 
 struct Results {
   Matrix<double> output, input_adjoint, output_tangent, input_tangent_adjoint;
@@ -95,12 +92,6 @@ void require_same(const Results& a, const Results& b, double tolerance) {
   CHECK(relative_difference(a.penalty_like_gradient, b.penalty_like_gradient) < tolerance);
   CHECK(relative_difference(a.input_tangent_adjoint, b.input_tangent_adjoint) < tolerance);
 }
-
-/// Restores the thread count a test found.
-struct ThreadCountScope {
-  int before = gantry::thread_count();
-  ~ThreadCountScope() { gantry::set_thread_count(before); }
-};
 
 }  // namespace
 

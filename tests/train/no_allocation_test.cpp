@@ -20,6 +20,7 @@ inline int forbidden_allocations = 0;
 #include <gantry/gantry.hpp>
 
 #include "catch.hpp"
+#include "support/threads.hpp"
 
 namespace nn = gantry::nn;
 namespace optim = gantry::optim;
@@ -70,6 +71,7 @@ auto small_trainer(Policy policy, train::Schedule schedule) {
 template <class Scalar, class Policy>
 void check_steady_steps(Policy policy, train::Schedule schedule) {
   auto trainer = small_trainer<Scalar>(std::move(policy), schedule);
+  const gantry::test::ThreadCountScope restore;
   if constexpr (threads > 1) {
     gantry::set_thread_count(threads);
     // D's forward alone splits at this size, so every step does.
@@ -83,7 +85,6 @@ void check_steady_steps(Policy policy, train::Schedule schedule) {
     for (int i = 0; i < 3; ++i) trainer.step();
     allocations = no_malloc.count();
   }
-  if constexpr (threads > 1) gantry::set_thread_count(1);
   CHECK(allocations == 0);
   // The steps did train: the critic moved and stayed finite.
   CHECK(trainer.critic().parameters().allFinite());

@@ -8,6 +8,7 @@
 
 #include "catch.hpp"
 #include "support/networks.hpp"
+#include "support/threads.hpp"
 
 using gantry::Index;
 using gantry::Matrix;
@@ -44,6 +45,7 @@ struct Outcome {
 template <class Policy>
 Outcome evaluate(const Policy& policy, const nn::Mlp<double>& generator, const nn::Mlp<double>& critic,
                  const train::Batch<double>& batch, int threads) {
+  const ThreadCountScope restore;
   gantry::set_thread_count(threads);
   train::Evaluator<Policy, double> evaluator;
   Outcome o;
@@ -53,12 +55,7 @@ Outcome evaluate(const Policy& policy, const nn::Mlp<double>& generator, const n
     o.critic = evaluator.critic_gradient(policy, generator, critic, batch, o.critic_gradient);
     o.generator = evaluator.generator_gradient(policy, generator, critic, batch, o.generator_gradient);
   }
-  gantry::set_thread_count(1);
   return o;
-}
-
-double relative_difference(const Vector<double>& a, const Vector<double>& b) {
-  return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());
 }
 
 bool same_value(double a, double b) {
@@ -91,6 +88,7 @@ void check_policy(const std::string& label, const Policy& policy, const nn::Acti
   rng.fill_uniform(batch.eps);
   if constexpr (Policy::has_noise) batch.fake_noise = 0.1 * random_matrix<double>(2, batch_size, rng);
 
+  const ThreadCountScope restore;
   gantry::set_thread_count(2);
   // The smallest pass of a step (D's forward alone) already splits, so every step does.
   REQUIRE(gantry::detail::batch_shares(batch_size, critic.multiply_adds_per_sample()) == 2);

@@ -212,20 +212,8 @@ class Evaluator {
           s.critic_tape.input_tangent().middleCols(k * m, m) = penalty_seeds_.middleCols(k * b + s.first, m);
         critic.tangent_forward_core(s.critic_tape, true, nullptr);
       }
-      const auto logits = s.critic_tape.output();
-      auto adjoint = s.critic_tape.output_adjoint();
-      s.loss = s.real_sum = s.fake_sum = 0;
-      for (Index j = 0; j < m; ++j) {
-        const Scalar a_real = logits(0, local.real + j), a_fake = logits(0, local.fake + j);
-        const loss::Term<Scalar> t_real = policy.objective.critic_real(a_real);
-        const loss::Term<Scalar> t_fake = policy.objective.critic_fake(a_fake);
-        s.loss += t_real.value + t_fake.value;
-        s.real_sum += a_real;
-        s.fake_sum += a_fake;
-        adjoint(0, local.real + j) = with_objective ? t_real.first * inv_b : Scalar(0);
-        adjoint(0, local.fake + j) = with_objective ? t_fake.first * inv_b : Scalar(0);
-      }
-      if (local.interpolates >= 0) adjoint.middleCols(local.interpolates, m).setZero();
+      critic_objective(policy, s, local.real, local.fake, inv_b, with_objective);
+      if (local.interpolates >= 0) s.critic_tape.output_adjoint().middleCols(local.interpolates, m).setZero();
       Scalar* target = share_gradient(i, critic_slot, gradient);
       if (local.penalized > 0) {
         s.critic_tape.output_tangent_adjoint().setOnes();
@@ -250,6 +238,31 @@ class Evaluator {
       });
     }
     add_share_gradients(n, critic_slot, gradient);
+    sum_critic_values(n, inv_b, values);
+    return values;
+  }
+
+  /// The critic's objective on the share's logits at columns real + j and fake + j: its loss terms and sums into the
+  /// share, and (when `with_objective`, else 0) their derivatives / B as the output adjoints of those columns.
+  static void critic_objective(const Policy& policy, Share& s, Index real, Index fake, Scalar inv_b,
+                               bool with_objective) {
+    const auto logits = s.critic_tape.output();
+    auto adjoint = s.critic_tape.output_adjoint();
+    s.loss = s.real_sum = s.fake_sum = 0;
+    for (Index j = 0; j < s.count; ++j) {
+      const Scalar a_real = logits(0, real + j), a_fake = logits(0, fake + j);
+      const loss::Term<Scalar> t_real = policy.objective.critic_real(a_real);
+      const loss::Term<Scalar> t_fake = policy.objective.critic_fake(a_fake);
+      s.loss += t_real.value + t_fake.value;
+      s.real_sum += a_real;
+      s.fake_sum += a_fake;
+      adjoint(0, real + j) = with_objective ? t_real.first * inv_b : Scalar(0);
+      adjoint(0, fake + j) = with_objective ? t_fake.first * inv_b : Scalar(0);
+    }
+  }
+
+  /// The critic's loss and Wasserstein estimate from the sums of the first n shares.
+  void sum_critic_values(int n, Scalar inv_b, Values<Scalar>& values) const {
     Scalar loss = 0, real_sum = 0, fake_sum = 0;
     for (int i = 0; i < n; ++i) {
       loss += shares_[i].loss;
@@ -258,7 +271,6 @@ class Evaluator {
     }
     values.critic_loss = loss * inv_b;
     values.wasserstein_estimate = (real_sum - fake_sum) * inv_b;
-    return values;
   }
 
   /// The penalties on the input gradients the shares computed, gathered in the batch's layout; their seeds dP/dg
@@ -268,7 +280,8 @@ class Evaluator {
     for (int i = 0; i < n; ++i) {
       const Share& s = shares_[i];
       for (Index k = 0; k < layout.penalized / b; ++k)
-        input_gradients_.middleCols(k * b + s.first, s.count) = s.critic_tape.input_adjoint().middleCols(k * s.count, s.count);
+        input_gradients_.middleCols(k * b + s.first, s.count) =
+            s.critic_tape.input_adjoint().middleCols(k * s.count, s.count);
     }
     const auto& g = input_gradients_;
     penalty_seeds_.resize(inputs, layout.penalized);
@@ -379,36 +392,20 @@ class Evaluator {
       s.consensus_input.leftCols(m) = batch.real.middleCols(s.first, m);
       s.consensus_input.rightCols(m) = fake;
       critic.forward(s.consensus_input, s.critic_tape, 2 * m);
-      const auto logits = s.critic_tape.output();
-      auto adjoint = s.critic_tape.output_adjoint();
-      s.loss = s.real_sum = s.fake_sum = 0;
-      for (Index j = 0; j < m; ++j) {
-        const loss::Term<Scalar> t_real = policy.objective.critic_real(logits(0, j));
-        const loss::Term<Scalar> t_fake = policy.objective.critic_fake(logits(0, m + j));
-        s.loss += t_real.value + t_fake.value;
-        s.real_sum += logits(0, j);
-        s.fake_sum += logits(0, m + j);
-        adjoint(0, j) = t_real.first * inv_b;
-        adjoint(0, m + j) = t_fake.first * inv_b;
-      }
+      critic_objective(policy, s, 0, m, inv_b, true);
       critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, critic_slot, critic_gradient), false, false);
       generator.forward_from(s.generator_tape, 0, m, s.generator_step_tape, m);
       critic.forward_from(s.critic_tape, m, m, s.critic_step_tape, m);
       s.generator_loss = generator_objective_gradient(policy, generator, critic, s.generator_step_tape,
-                                                      s.critic_step_tape, m, inv_b, share_gradient(i, generator_slot, generator_gradient));
+                                                      s.critic_step_tape, m, inv_b,
+                                                      share_gradient(i, generator_slot, generator_gradient));
     });
     add_share_gradients(n, critic_slot, critic_gradient);
     add_share_gradients(n, generator_slot, generator_gradient);
     Values<Scalar> values;
-    Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
-    for (int i = 0; i < n; ++i) {
-      loss += shares_[i].loss;
-      real_sum += shares_[i].real_sum;
-      fake_sum += shares_[i].fake_sum;
-      generator_loss += shares_[i].generator_loss;
-    }
-    values.critic_loss = loss * inv_b;
-    values.wasserstein_estimate = (real_sum - fake_sum) * inv_b;
+    sum_critic_values(n, inv_b, values);
+    Scalar generator_loss = 0;
+    for (int i = 0; i < n; ++i) generator_loss += shares_[i].generator_loss;
     values.generator_loss = generator_loss * inv_b;
 
     double weight = 0;
@@ -449,7 +446,8 @@ class Evaluator {
       s.generator_step_tape.output_adjoint() =
           s.critic_step_tape.input_adjoint() + s.critic_tape.input_adjoint().rightCols(m);
       s.generator_step_tape.output_tangent_adjoint() = s.critic_step_tape.input_tangent_adjoint();
-      generator.reverse_tangent_core(s.generator_step_tape, share_gradient(i, consensus_generator_slot, consensus_generator_part_), false,
+      generator.reverse_tangent_core(s.generator_step_tape,
+                                     share_gradient(i, consensus_generator_slot, consensus_generator_part_), false,
                                      false, 0, true);
     });
     add_share_gradients(n, consensus_critic_slot, consensus_critic_part_);

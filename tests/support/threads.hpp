@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// What the tests of split passes and steps share: restoring the thread count, and comparing with one thread.
+
+#include <algorithm>
+
+#include <gantry/core/threads.hpp>
+#include <gantry/core/types.hpp>
+
+namespace gantry::test {
+
+/// Restores the thread count a test found.
+struct ThreadCountScope {
+  int before = gantry::thread_count();
+  ~ThreadCountScope() { gantry::set_thread_count(before); }
+};
+
+/// Largest entry-wise difference, relative to b's largest magnitude (or absolute below 1).
+inline double relative_difference(const Matrix<double>& a, const Matrix<double>& b) {
+  return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());
+}
+
+}  // namespace gantry::test
