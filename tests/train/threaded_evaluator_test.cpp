@@ -4,6 +4,9 @@
 // samples of the batch (which must see the whole batch, not a share). Built with OpenMP only (CMake), like
 // nn/threaded_passes_test.cpp: without it a step never splits.
 
+#include <atomic>
+#include <thread>
+
 #include <gantry/gantry.hpp>
 
 #include "catch.hpp"
@@ -34,6 +37,37 @@ struct MeanGradientPenalty {
     const gantry::Vector<S> mean = g.rowwise().mean();
     seed = (S(2 * lambda) / S(g.cols())) * mean.replicate(1, g.cols());
     return S(lambda) * mean.squaredNorm();
+  }
+};
+
+/// What ProbedWasserstein reports and obeys: whether a thread other than `home` ran its terms, and whether to fail.
+struct Probe {
+  std::thread::id home = std::this_thread::get_id();
+  std::atomic<bool> armed{false};
+  std::atomic<bool> helper_ran{false};
+};
+
+/// The Wasserstein objective, watched: user code that runs inside the shares of a step, on whichever thread.
+struct ProbedWasserstein : loss::Wasserstein {
+  Probe* probe = nullptr;
+  template <class S>
+  loss::Term<S> critic_real(S a) const {
+    visit();
+    return loss::Wasserstein::critic_real(a);
+  }
+  template <class S>
+  loss::Term<S> critic_fake(S a) const {
+    visit();
+    return loss::Wasserstein::critic_fake(a);
+  }
+  template <class S>
+  loss::Term<S> generator_fake(S a) const {
+    visit();
+    return loss::Wasserstein::generator_fake(a);
+  }
+  void visit() const {
+    if (std::this_thread::get_id() != probe->home) probe->helper_ran = true;
+    if (probe->armed) throw gantry::DataError("ProbedWasserstein: armed to fail");
   }
 };
 
@@ -147,4 +181,51 @@ TEST_CASE("a step split over two threads equals the step on one: consensus with 
 
 TEST_CASE("a penalty that couples the samples sees the whole batch when the step is split", "[threads][policy]") {
   check_all("mean-gradient penalty", gantry::Policy<loss::Wasserstein, MeanGradientPenalty>{});
+}
+
+TEST_CASE("an exception inside a share reaches the caller, and the threads keep working after it", "[threads]") {
+  Rng rng(29);
+  nn::Mlp<double> generator({2, 24, 20, 2}, nn::Activation::relu()), critic({2, 48, 40, 32, 1}, nn::Activation::relu());
+  rng.fill_normal(generator.parameters(), 0.0, 0.4);
+  rng.fill_normal(critic.parameters(), 0.0, 0.3);
+  train::Batch<double> batch;
+  batch.real = random_matrix<double>(2, batch_size, rng);
+  batch.z = random_matrix<double>(2, batch_size, rng);
+  batch.eps.resize(batch_size);
+  rng.fill_uniform(batch.eps);
+
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  REQUIRE(gantry::detail::batch_shares(batch_size, critic.multiply_adds_per_sample()) == 2);
+  Probe probe;
+  gantry::Policy<ProbedWasserstein, loss::GradientPenalty> policy;
+  policy.objective.probe = &probe;
+  train::Evaluator<decltype(policy), double> evaluator;
+  Vector<double> critic_gradient, generator_gradient;
+
+  // Armed, the objective throws in every share: on the calling thread and (when it takes a share) on the helper,
+  // where an escaping exception would end the process. Each step must hand one DataError to the caller.
+  probe.armed = true;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    CHECK_THROWS_AS(evaluator.critic_gradient(policy, generator, critic, batch, critic_gradient), gantry::DataError);
+    CHECK_THROWS_AS(evaluator.generator_gradient(policy, generator, critic, batch, generator_gradient),
+                    gantry::DataError);
+  }
+
+  // Disarmed: the same evaluator works, its steps still split over both threads (a pool left taken by a failed
+  // step would run every later step on the calling thread alone), and the results equal one thread's.
+  probe.armed = false;
+  probe.helper_ran = false;
+  for (int attempt = 0; attempt < 200 && !probe.helper_ran; ++attempt)
+    evaluator.critic_gradient(policy, generator, critic, batch, critic_gradient);
+  CHECK(probe.helper_ran);
+  evaluator.generator_gradient(policy, generator, critic, batch, generator_gradient);
+
+  gantry::set_thread_count(1);
+  train::Evaluator<decltype(policy), double> single;
+  Vector<double> single_critic, single_generator;
+  single.critic_gradient(policy, generator, critic, batch, single_critic);
+  single.generator_gradient(policy, generator, critic, batch, single_generator);
+  CHECK(relative_difference(critic_gradient, single_critic) < 1e-12);
+  CHECK(relative_difference(generator_gradient, single_generator) < 1e-12);
 }

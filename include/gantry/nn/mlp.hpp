@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #endif
@@ -114,6 +115,9 @@ class SingleThreadedProducts {
 
 /// Helper threads that run shares of a pass alongside the calling thread. Shares are claimed one at a time from
 /// a counter tagged with the job's generation, so a share is run exactly once, by whoever gets to it first.
+/// A share that throws (a user's objective or regularizer runs inside shares) does not end the process or leave
+/// the pool taken: the other shares still run, and once all are done the calling thread rethrows the first
+/// exception. Shares only write their own data, so the ones that ran to the end leave nothing half-written.
 class SharePool {
  public:
   static SharePool& instance() {
@@ -133,14 +137,21 @@ class SharePool {
     for (std::thread& t : helpers_) t.join();
   }
 
-  /// Runs task(i) for every i in [0, shares); returns when all have run.
+  /// Runs task(i) for every i in [0, shares); returns when all have run (or rethrows the first exception of one).
   template <class Task>
   void run(int shares, Task& task) {
     if (shares <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
       for (int i = 0; i < shares; ++i) task(i);
       return;
     }
-    while (static_cast<int>(helpers_.size()) < shares - 1) helpers_.emplace_back([this] { helper_loop(); });
+    std::exception_ptr failure;
+    try {
+      while (static_cast<int>(helpers_.size()) < shares - 1) helpers_.emplace_back([this] { helper_loop(); });
+    } catch (...) {  // no thread to be had (std::system_error): this job runs here alone
+      busy_.store(false, std::memory_order_release);
+      for (int i = 0; i < shares; ++i) task(i);
+      return;
+    }
     {
       // Restored before busy_ is released: OpenBLAS's count is shared with the next pass of any thread.
       const SingleThreadedProducts single_threaded;
@@ -162,8 +173,10 @@ class SharePool {
         else
           std::this_thread::yield();  // the helper holding the last share may be waiting for this core
       }
+      failure = std::exchange(failure_, nullptr);  // every share is done: nobody writes failure_ now
     }
     busy_.store(false, std::memory_order_release);
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:
@@ -174,7 +187,12 @@ class SharePool {
     while ((state >> 32) == generation &&
            static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
       if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        call_(task_, static_cast<int>(state & 0xffffffffu));
+        try {
+          call_(task_, static_cast<int>(state & 0xffffffffu));
+        } catch (...) {
+          const std::lock_guard<std::mutex> lock(failure_mutex_);
+          if (!failure_) failure_ = std::current_exception();
+        }
         done_.fetch_add(1, std::memory_order_release);
         state = claim_.load(std::memory_order_acquire);
       }
@@ -214,6 +232,8 @@ class SharePool {
   std::atomic<bool> busy_{false};
   void* task_ = nullptr;
   void (*call_)(void*, int) = nullptr;
+  std::mutex failure_mutex_;
+  std::exception_ptr failure_;  ///< the first exception of a share of the running job
 };
 
 #endif  // _OPENMP
