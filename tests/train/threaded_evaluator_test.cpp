@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A step whose batch is split into shares over two threads against the same step on one: every preset, penalties
 // at every kind of point, consensus with and without a penalty, instance noise, and a penalty that couples the
-// samples of the batch (which must see the whole batch, not a share). Built with OpenMP only (CMake), like
-// nn/threaded_passes_test.cpp: without it a step never splits.
+// samples of the batch (which must see the whole batch, not a share); and an exception thrown inside a share.
+// Built with OpenMP only (CMake), like nn/threaded_passes_test.cpp: without it a step never splits.
 
 #include <atomic>
 #include <thread>
@@ -185,7 +185,8 @@ TEST_CASE("a penalty that couples the samples sees the whole batch when the step
 
 TEST_CASE("an exception inside a share reaches the caller, and the threads keep working after it", "[threads]") {
   Rng rng(29);
-  nn::Mlp<double> generator({2, 24, 20, 2}, nn::Activation::relu()), critic({2, 48, 40, 32, 1}, nn::Activation::relu());
+  nn::Mlp<double> generator({2, 24, 20, 2}, nn::Activation::relu());
+  nn::Mlp<double> critic({2, 48, 40, 32, 1}, nn::Activation::relu());
   rng.fill_normal(generator.parameters(), 0.0, 0.4);
   rng.fill_normal(critic.parameters(), 0.0, 0.3);
   train::Batch<double> batch;

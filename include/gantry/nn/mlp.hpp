@@ -117,7 +117,8 @@ class SingleThreadedProducts {
 /// a counter tagged with the job's generation, so a share is run exactly once, by whoever gets to it first.
 /// A share that throws (a user's objective or regularizer runs inside shares) does not end the process or leave
 /// the pool taken: the other shares still run, and once all are done the calling thread rethrows the first
-/// exception. Shares only write their own data, so the ones that ran to the end leave nothing half-written.
+/// exception. What the job was computing is then unspecified, as after an exception in any pass; a trainer's
+/// networks and optimizers are untouched, since it updates them only from a finished step's gradients.
 class SharePool {
  public:
   static SharePool& instance() {
