@@ -107,20 +107,30 @@ void check_values(const train::Values<double>& split, const train::Values<double
   CHECK(same_value(split.max_gradient_norm, single.max_gradient_norm));
 }
 
+/// Two small networks with random parameters and a batch of batch_size samples (eps, and fake noise if asked).
+struct Problem {
+  nn::Mlp<double> generator, critic;
+  train::Batch<double> batch;
+
+  Problem(const nn::Activation& activation, std::uint64_t seed, bool fake_noise)
+      : generator({2, 24, 20, 2}, activation), critic({2, 48, 40, 32, 1}, activation) {
+    Rng rng(seed);
+    rng.fill_normal(generator.parameters(), 0.0, 0.4);
+    rng.fill_normal(critic.parameters(), 0.0, 0.3);
+    batch.real = random_matrix<double>(2, batch_size, rng);
+    batch.z = random_matrix<double>(2, batch_size, rng);
+    batch.eps.resize(batch_size);
+    rng.fill_uniform(batch.eps);
+    if (fake_noise) batch.fake_noise = 0.1 * random_matrix<double>(2, batch_size, rng);
+  }
+};
+
 template <class Policy>
 void check_policy(const std::string& label, const Policy& policy, const nn::Activation& activation,
                   std::uint64_t seed) {
   INFO(label << " with " << activation.name() << ", seed " << seed);
-  Rng rng(seed);
-  nn::Mlp<double> generator({2, 24, 20, 2}, activation), critic({2, 48, 40, 32, 1}, activation);
-  rng.fill_normal(generator.parameters(), 0.0, 0.4);
-  rng.fill_normal(critic.parameters(), 0.0, 0.3);
-  train::Batch<double> batch;
-  batch.real = random_matrix<double>(2, batch_size, rng);
-  batch.z = random_matrix<double>(2, batch_size, rng);
-  batch.eps.resize(batch_size);
-  rng.fill_uniform(batch.eps);
-  if constexpr (Policy::has_noise) batch.fake_noise = 0.1 * random_matrix<double>(2, batch_size, rng);
+  const Problem problem(activation, seed, Policy::has_noise);
+  const auto& [generator, critic, batch] = problem;
 
   const ThreadCountScope restore;
   gantry::set_thread_count(2);
@@ -184,16 +194,8 @@ TEST_CASE("a penalty that couples the samples sees the whole batch when the step
 }
 
 TEST_CASE("an exception inside a share reaches the caller, and the threads keep working after it", "[threads]") {
-  Rng rng(29);
-  nn::Mlp<double> generator({2, 24, 20, 2}, nn::Activation::relu());
-  nn::Mlp<double> critic({2, 48, 40, 32, 1}, nn::Activation::relu());
-  rng.fill_normal(generator.parameters(), 0.0, 0.4);
-  rng.fill_normal(critic.parameters(), 0.0, 0.3);
-  train::Batch<double> batch;
-  batch.real = random_matrix<double>(2, batch_size, rng);
-  batch.z = random_matrix<double>(2, batch_size, rng);
-  batch.eps.resize(batch_size);
-  rng.fill_uniform(batch.eps);
+  const Problem problem(nn::Activation::relu(), 29, false);
+  const auto& [generator, critic, batch] = problem;
 
   const ThreadCountScope restore;
   gantry::set_thread_count(2);
