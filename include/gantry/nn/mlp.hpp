@@ -141,18 +141,11 @@ class SharePool {
   /// Runs task(i) for every i in [0, shares); returns when all have run (or rethrows the first exception of one).
   template <class Task>
   void run(int shares, Task& task) {
-    if (shares <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
+    if (shares <= 1 || !take(shares - 1)) {
       for (int i = 0; i < shares; ++i) task(i);
       return;
     }
     std::exception_ptr failure;
-    try {
-      while (static_cast<int>(helpers_.size()) < shares - 1) helpers_.emplace_back([this] { helper_loop(); });
-    } catch (...) {  // no thread to be had (std::system_error): this job runs here alone
-      busy_.store(false, std::memory_order_release);
-      for (int i = 0; i < shares; ++i) task(i);
-      return;
-    }
     {
       // Restored before busy_ is released: OpenBLAS's count is shared with the next pass of any thread.
       const SingleThreadedProducts single_threaded;
@@ -182,6 +175,19 @@ class SharePool {
 
  private:
   SharePool() = default;
+
+  /// Takes the pool for one job with `helpers` helper threads (starting those it lacks). False when another job
+  /// holds it, or when no thread can be started (std::system_error): the job then runs on the calling thread.
+  bool take(int helpers) {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    try {
+      while (static_cast<int>(helpers_.size()) < helpers) helpers_.emplace_back([this] { helper_loop(); });
+    } catch (...) {
+      busy_.store(false, std::memory_order_release);
+      return false;
+    }
+    return true;
+  }
 
   void work(std::uint64_t generation) {
     std::uint64_t state = claim_.load(std::memory_order_acquire);
