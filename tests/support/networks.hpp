@@ -68,18 +68,39 @@ Vector<Scalar> random_vector(Index size, Rng& rng) {
   return v;
 }
 
-/// The smallest |a| over every hidden pre-activation of `net` on x. Finite differences of a piecewise-linear
-/// network are only valid when no pre-activation lies within the stencil's reach of a kink at 0.
-inline double min_abs_hidden_preactivation(const nn::Mlp<double>& net, const Matrix<double>& x) {
+/// The network evaluated directly from its definition, layer by layer (no tape, no shares): a reference for the
+/// passes, and what min_abs_hidden_preactivation reads. `hidden_inputs`, when given, receives every hidden
+/// layer's activation input (a, or LN(a) on a normalized layer).
+inline Matrix<double> reference_forward(const nn::Mlp<double>& net, const Matrix<double>& x,
+                                        std::vector<Matrix<double>>* hidden_inputs = nullptr) {
   Matrix<double> h = x;
-  double smallest = INFINITY;
-  for (Index l = 0; l + 1 < net.layer_count(); ++l) {
+  for (Index l = 0; l < net.layer_count(); ++l) {
     Matrix<double> a = net.weight(l) * h;
     if (net.options().bias) a.colwise() += net.bias(l);
-    smallest = std::min(smallest, a.cwiseAbs().minCoeff());
+    if (l + 1 == net.layer_count()) return a;
+    if (net.normalizes(l)) {
+      const nn::LayerNorm& norm = net.layer_norm(l);
+      for (Index j = 0; j < a.cols(); ++j) {
+        const double mean = a.col(j).mean();
+        const double variance = (a.col(j).array() - mean).square().mean();
+        a.col(j) = ((a.col(j).array() - mean) / std::sqrt(variance + norm.epsilon)).matrix();
+        if (norm.has_gain_and_shift) a.col(j) = net.gain(l).cwiseProduct(a.col(j)) + net.shift(l);
+      }
+    }
+    if (hidden_inputs) hidden_inputs->push_back(a);
     h = Matrix<double>::Zero(a.rows(), a.cols());
     net.hidden_activation().value(a, h);
   }
+  return h;
+}
+
+/// The smallest |a| over every hidden activation input of `net` on x. Finite differences of a piecewise-linear
+/// network are only valid when no activation input lies within the stencil's reach of a kink at 0.
+inline double min_abs_hidden_preactivation(const nn::Mlp<double>& net, const Matrix<double>& x) {
+  std::vector<Matrix<double>> inputs;
+  reference_forward(net, x, &inputs);
+  double smallest = INFINITY;
+  for (const Matrix<double>& a : inputs) smallest = std::min(smallest, a.cwiseAbs().minCoeff());
   return smallest;
 }
 

@@ -36,6 +36,7 @@ void openblas_set_num_threads(int);
 #include "gantry/nn/activation.hpp"
 #include "gantry/nn/dense.hpp"
 #include "gantry/nn/init.hpp"
+#include "gantry/nn/layer_norm.hpp"
 #include "gantry/nn/tape.hpp"
 
 namespace gantry::detail {
@@ -272,14 +273,21 @@ void run_shares(int shares, Body&& body) {
 namespace gantry::nn {
 
 struct MlpOptions {
+  MlpOptions() = default;
+  /// MlpOptions{activation, bias}: the form most networks need, without naming the normalization.
+  MlpOptions(Activation activation, bool with_bias, LayerNormOptions normalization = {})
+      : hidden_activation(activation), bias(with_bias), layer_norm(std::move(normalization)) {}
+
   Activation hidden_activation = Activation::relu();  ///< every hidden layer; the output layer is linear
   bool bias = true;                                   ///< false: no bias in any layer
+  LayerNormOptions layer_norm;                        ///< hidden layers normalized before their activation
 };
 
-/// Network h0 = x, a_l = W_l h_{l-1} + b_l, h_l = s(a_l), output a_L (no activation on the last layer).
+/// Network h0 = x, a_l = W_l h_{l-1} + b_l, h_l = s(a_l), output a_L (no activation on the last layer); a hidden
+/// layer with layer normalization has h_l = s(LN(a_l)) instead (MlpOptions::layer_norm, nn/layer_norm.hpp).
 ///
-/// All parameters live in one flat vector (per layer: W column-major, then b); `weight(l)` and `bias(l)` are
-/// views into it. The passes keep their state in a Tape (see tape.hpp for its column layout):
+/// All parameters live in one flat vector (per layer: W column-major, then b, then a normalization's gain and
+/// shift); `weight(l)`, `bias(l)`, `gain(l)` and `shift(l)` are views into it. The passes keep their state in a Tape (see tape.hpp for its column layout):
 ///   forward                 a_L(x)
 ///   backward                given adj(a_L): parameter gradient and/or adj(x)            (vector-Jacobian product)
 ///   tangent_forward_*       given dx and/or dtheta: da_L                                (Jacobian-vector product)
@@ -303,8 +311,10 @@ class Mlp {
     for (std::size_t i = 0; i < sizes_.size(); ++i)
       if (sizes_[i] <= 0)
         throw OptionError(detail::message(where, ": sizes[", i, "] must be > 0, given ", sizes_[i]));
+    const Index layer_count = static_cast<Index>(sizes_.size()) - 1;
+    options_.layer_norm.validate(layer_count);
     Index offset = 0;
-    for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+    for (Index l = 0; l < layer_count; ++l) {
       DenseLayer layer;
       layer.inputs = sizes_[l];
       layer.outputs = sizes_[l + 1];
@@ -314,6 +324,18 @@ class Mlp {
       offset += layer.parameter_count();
       layers_.push_back(layer);
       work_per_column_ += static_cast<double>(layer.inputs * layer.outputs);
+      LayerNorm norm;
+      if (options_.layer_norm.normalizes(l, layer_count)) {
+        norm.features = layer.outputs;
+        norm.has_gain_and_shift = options_.layer_norm.gain_and_shift;
+        norm.epsilon = options_.layer_norm.epsilon;
+        norm.gain_offset = offset;
+        norm.shift_offset = offset + norm.features;
+        offset += norm.parameter_count();
+      }
+      norms_.push_back(norm);
+      normalized_.push_back(norm.active());
+      any_normalized_ = any_normalized_ || norm.active();
     }
     parameters_ = Vector<Scalar>::Zero(offset);
   }
@@ -329,6 +351,13 @@ class Mlp {
   const MlpOptions& options() const { return options_; }
   const Activation& hidden_activation() const { return options_.hidden_activation; }
   const DenseLayer& layer(Index l) const { return layers_.at(checked_layer("layer", l)); }
+  /// Layer l's normalization (inactive, features 0, when the layer has none).
+  const LayerNorm& layer_norm(Index l) const { return norms_[checked_layer("layer_norm", l)]; }
+  bool normalizes(Index l) const { return norms_[checked_layer("normalizes", l)].active(); }
+  /// True when the network is piecewise linear in its pre-activations: a piecewise-linear activation and no layer
+  /// normalization. Then a tangent inside the network never reaches the primal stream's adjoints (no second
+  /// derivatives), which the second-order passes exploit.
+  bool piecewise_linear() const { return options_.hidden_activation.piecewise_linear() && !any_normalized_; }
   /// Multiply-adds of one sample's forward through every layer's weight (sizes thread shares of a batch).
   double multiply_adds_per_sample() const { return work_per_column_; }
 
@@ -375,9 +404,20 @@ class Mlp {
     return layers_[checked_layer("bias_in", l)].bias(flat.data());
   }
 
+  /// Layer l's normalization gain and shift (layer l must be normalized with MlpOptions::layer_norm.gain_and_shift).
+  VectorMap<Scalar> gain(Index l) { return checked_norm("gain", l).gain(parameters_.data()); }
+  ConstVectorMap<Scalar> gain(Index l) const { return checked_norm("gain", l).gain(parameters_.data()); }
+  VectorMap<Scalar> shift(Index l) { return checked_norm("shift", l).shift(parameters_.data()); }
+  ConstVectorMap<Scalar> shift(Index l) const { return checked_norm("shift", l).shift(parameters_.data()); }
+
+  /// Every layer by `scheme`; normalization gains 1 and shifts 0, as PyTorch's nn.LayerNorm starts.
   void initialize(InitScheme scheme, Rng& rng) {
-    for (const DenseLayer& layer : layers_)  // a bias-free layer's bias view is empty
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DenseLayer& layer = layers_[l];  // a bias-free layer's bias view is empty
       initialize_layer(scheme, rng, layer.weight(parameters_.data()), layer.bias(parameters_.data()));
+      norms_[l].gain(parameters_.data()).setOnes();
+      norms_[l].shift(parameters_.data()).setZero();
+    }
   }
 
   // ---- passes (public entry points validate; the *_core members only assert) ----
@@ -391,7 +431,7 @@ class Mlp {
     if (tangent_cols < 0 || tangent_cols > x.cols())
       throw ShapeError(detail::message(where, ": tangent_cols must be in [0, ", x.cols(), "] (the batch), given ",
                                        tangent_cols));
-    tape.prepare(sizes_, x.cols(), tangent_cols);
+    tape.prepare(sizes_, normalized_, x.cols(), tangent_cols);
     tape.post_[0].leftCols(x.cols()) = x;
     forward_core(tape);
   }
@@ -410,10 +450,14 @@ class Mlp {
     if (tangent_cols < 0 || tangent_cols > count)
       throw ShapeError(detail::message(where, ": tangent_cols must be in [0, ", count, "] (the samples copied), given ",
                                        tangent_cols));
-    tape.prepare(sizes_, count, tangent_cols);
+    tape.prepare(sizes_, normalized_, count, tangent_cols);
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       tape.post_[l].leftCols(count) = source.post_[l].middleCols(first, count);
       tape.pre_[l].leftCols(count) = source.pre_[l].middleCols(first, count);
+      if (!normalized_[l]) continue;
+      tape.affine_[l].leftCols(count) = source.affine_[l].middleCols(first, count);
+      tape.normalized_[l].leftCols(count) = source.normalized_[l].middleCols(first, count);
+      tape.inverse_deviation_[l].head(count) = source.inverse_deviation_[l].segment(first, count);
     }
   }
 
@@ -548,7 +592,7 @@ class Mlp {
                             Index zero_adjoint_cols, bool tangent_adjoints_from_backward = false) const {
     const Index P = tape.primal_cols_, T = tape.tangent_cols_, N = P + T;
     const Activation& s = options_.hidden_activation;
-    const bool skip = zero_adjoint_cols > 0 && (s.piecewise_linear() || layers_.size() == 1);
+    const bool skip = zero_adjoint_cols > 0 && (piecewise_linear() || layers_.size() == 1);
     const Index lo = skip ? zero_adjoint_cols : 0;  // first column whose adjoint may be non-zero
     const bool dtheta = tape.has_parameter_tangent_;
     const bool reuse = tangent_adjoints_from_backward && s.piecewise_linear();
@@ -562,7 +606,17 @@ class Mlp {
           tape.adjoint_[l].middleCols(P + j0, count) = tape.adjoint_[l].middleCols(j0, count);
       });
     }
+    const Scalar* dtheta_data = dtheta ? tape.parameter_tangent_.data() : nullptr;
     for (std::size_t l = layers_.size(); l-- > 0;) {
+      if (normalized_[l]) {  // adjoint_[l] holds [adj(y) adj(dy)]: through the normalization, sample by sample
+        detail::run_shares(shares, [&](int i, int n) {
+          Scalar* share_gradient = gradient && i > 0 ? tape.partial_gradients_[i - 1].data() : gradient;
+          layer_norm_reverse_tangent(norms_[l], parameters_.data(), dtheta_data, P, T, detail::share_begin(0, P, i, n),
+                                     detail::share_begin(0, P, i + 1, n), tape.affine_[l], tape.normalized_[l],
+                                     tape.inverse_deviation_[l], tape.adjoint_[l], tape.affine_adjoint_[l],
+                                     share_gradient, i == 0 && accumulate);
+        });
+      }
       detail::run_shares(shares, [&](int i, int n) {
         Scalar* share_gradient = gradient && i > 0 ? tape.partial_gradients_[i - 1].data() : gradient;
         reverse_tangent_products(tape, l, share_gradient, i == 0 && accumulate, want_input_adjoint, lo, reuse, i, n);
@@ -703,9 +757,13 @@ class Mlp {
     const Scalar* theta = parameters_.data();
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const DenseLayer& layer = layers_[l];
-      auto a = tape.pre_[l].middleCols(c0, count);
+      auto a = affine_output(tape, l).middleCols(c0, count);
       affine(layer.weight(theta), layer.bias(theta), layer.has_bias, tape.post_[l].middleCols(c0, count), a);
-      if (l + 1 < layers_.size()) options_.hidden_activation.value(a, tape.post_[l + 1].middleCols(c0, count));
+      if (normalized_[l])
+        layer_norm_forward(norms_[l], theta, a, tape.normalized_[l].middleCols(c0, count),
+                           tape.inverse_deviation_[l].segment(c0, count), tape.pre_[l].middleCols(c0, count));
+      if (l + 1 < layers_.size())
+        options_.hidden_activation.value(tape.pre_[l].middleCols(c0, count), tape.post_[l + 1].middleCols(c0, count));
     }
   }
 
@@ -714,7 +772,11 @@ class Mlp {
     const Scalar* theta = parameters_.data();
     for (std::size_t l = layers_.size(); l-- > 0;) {
       const DenseLayer& layer = layers_[l];
-      const auto adj = tape.adjoint_[l].middleCols(first, count);
+      if (normalized_[l])  // adjoint_[l] holds adj(y): through the normalization to adj(a)
+        layer_norm_backward(norms_[l], theta, tape.adjoint_[l].middleCols(first, count),
+                            tape.normalized_[l].middleCols(first, count), tape.inverse_deviation_[l].segment(first, count),
+                            tape.affine_adjoint_[l].middleCols(first, count), gradient, accumulate);
+      const auto adj = affine_adjoint(tape, l).middleCols(first, count);
       if (gradient) {
         weight_gradient(adj, tape.post_[l].middleCols(first, count), layer.weight(gradient), accumulate);
         if (layer.has_bias) {
@@ -742,7 +804,7 @@ class Mlp {
     const Scalar* theta = parameters_.data();
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const DenseLayer& layer = layers_[l];
-      auto da = tape.pre_[l].middleCols(P + t0, count);
+      auto da = affine_output(tape, l).middleCols(P + t0, count);
       if (parameter_tangent) {
         // da = dW h + db (+ W dh)
         affine(layer.weight(parameter_tangent), layer.bias(parameter_tangent), layer.has_bias,
@@ -753,9 +815,13 @@ class Mlp {
       } else {
         da.setZero();
       }
+      if (normalized_[l])
+        layer_norm_tangent(norms_[l], theta, parameter_tangent, da, tape.normalized_[l].middleCols(t0, count),
+                           tape.inverse_deviation_[l].segment(t0, count), tape.normalized_[l].middleCols(P + t0, count),
+                           tape.pre_[l].middleCols(P + t0, count));
       if (l + 1 < layers_.size()) {
         auto dh = tape.post_[l + 1].middleCols(P + t0, count);
-        dh = da;
+        dh = tape.pre_[l].middleCols(P + t0, count);
         options_.hidden_activation.scale_by_derivative(tape.pre_[l].middleCols(t0, count), dh);
       }
     }
@@ -772,7 +838,8 @@ class Mlp {
     const Index c0 = detail::share_begin(lo, N - lo, i, n), c1 = detail::share_begin(lo, N - lo, i + 1, n);
     const DenseLayer& layer = layers_[l];
     const Scalar* theta = parameters_.data();
-    const auto adj = tape.adjoint_[l].middleCols(c0, c1 - c0);  // [adj(a) adj(da)] of this share
+    const Matrix<Scalar>& layer_adjoint = affine_adjoint(tape, l);
+    const auto adj = layer_adjoint.middleCols(c0, c1 - c0);  // [adj(a) adj(da)] of this share
     if (gradient) {
       // dL/dW = adj(a) h^T + adj(da) dh^T as one GEMM over both streams.
       weight_gradient(adj, tape.post_[l].middleCols(c0, c1 - c0), layer.weight(gradient), accumulate);
@@ -780,15 +847,15 @@ class Mlp {
         const Index primal = std::max<Index>(std::min(c1, P) - c0, 0);  // the bias only reaches the primal stream
         auto grad_b = layer.bias(gradient);
         if (accumulate)
-          grad_b += tape.adjoint_[l].middleCols(c0, primal).rowwise().sum();
+          grad_b += layer_adjoint.middleCols(c0, primal).rowwise().sum();
         else
-          grad_b = tape.adjoint_[l].middleCols(c0, primal).rowwise().sum();
+          grad_b = layer_adjoint.middleCols(c0, primal).rowwise().sum();
       }
     }
     if (l > 0 && reuse_tangent_adjoints) {  // adj(h) = W^T adj(a) on the primal columns only
       const Index p0 = detail::share_begin(lo, P - lo, i, n), p1 = detail::share_begin(lo, P - lo, i + 1, n);
       if (p1 > p0)
-        transpose_product(layer.weight(theta), tape.adjoint_[l].middleCols(p0, p1 - p0),
+        transpose_product(layer.weight(theta), layer_adjoint.middleCols(p0, p1 - p0),
                           tape.adjoint_[l - 1].middleCols(p0, p1 - p0));
     } else if (l > 0) {  // [adj(h) adj(dh)] = W^T [adj(a) adj(da)]
       transpose_product(layer.weight(theta), adj, tape.adjoint_[l - 1].middleCols(c0, c1 - c0));
@@ -812,12 +879,12 @@ class Mlp {
       if (j0 < lo) tape.input_adjoint_.middleCols(j0, std::min(j1, lo) - j0).setZero();
       if (dtheta && t1 > t0)
         tape.input_adjoint_.middleCols(t0, t1 - t0).noalias() +=
-            layer.weight(dtheta).transpose() * tape.adjoint_[0].middleCols(P + t0, t1 - t0);
+            layer.weight(dtheta).transpose() * affine_adjoint(tape, 0).middleCols(P + t0, t1 - t0);
       return;
     }
     if (dtheta && t1 > t0)
       tape.adjoint_[l - 1].middleCols(t0, t1 - t0).noalias() +=
-          layer.weight(dtheta).transpose() * tape.adjoint_[l].middleCols(P + t0, t1 - t0);
+          layer.weight(dtheta).transpose() * affine_adjoint(tape, l).middleCols(P + t0, t1 - t0);
     // Through h = s(a), dh = s'(a) da:  adj(a) = s'(a) adj(h) + s''(a) da adj(dh);  adj(da) = s'(a) adj(dh).
     s.scale_by_derivative(tape.pre_[l - 1].middleCols(p0, p1 - p0), tape.adjoint_[l - 1].middleCols(p0, p1 - p0));
     if (!s.piecewise_linear() && t1 > t0)
@@ -840,6 +907,24 @@ class Mlp {
     for (int k = 0; k + 1 < shares; ++k) total += tape.partial_gradients_[k];
   }
 
+  /// Where layer l's affine output a = W h + b and its adjoint live: pre_[l] and adjoint_[l], unless the layer is
+  /// normalized (then those hold the normalization's output y, the activation's input).
+  Matrix<Scalar>& affine_output(Tape<Scalar>& tape, std::size_t l) const {
+    return normalized_[l] ? tape.affine_[l] : tape.pre_[l];
+  }
+  const Matrix<Scalar>& affine_adjoint(const Tape<Scalar>& tape, std::size_t l) const {
+    return normalized_[l] ? tape.affine_adjoint_[l] : tape.adjoint_[l];
+  }
+
+  const LayerNorm& checked_norm(const char* what, Index l) const {
+    const LayerNorm& norm = norms_[checked_layer(what, l)];
+    if (!norm.has_gain_and_shift)
+      throw ShapeError(detail::message("gantry::nn::Mlp::", what, ": layer ", l,
+                                       norm.active() ? " is normalized without gain and shift"
+                                                     : " has no layer normalization (MlpOptions::layer_norm)"));
+    return norm;
+  }
+
   std::size_t checked_layer(const char* what, Index l) const {
     if (l < 0 || l >= layer_count())
       throw ShapeError(detail::message("gantry::nn::Mlp::", what, ": layer index ", l, " out of range [0, ",
@@ -849,13 +934,16 @@ class Mlp {
 
   void check_tape(const char* where, const Tape<Scalar>& tape) const {
     if (tape.pre_.size() != layers_.size() || tape.post_.empty() || tape.post_[0].rows() != input_size() ||
-        tape.pre_.back().rows() != output_size())
+        tape.pre_.back().rows() != output_size() || tape.normalized_layers_ != normalized_)
       throw Error(detail::message(where, ": the tape does not hold a forward pass of this network (run forward first)"));
   }
 
   std::vector<Index> sizes_;
   MlpOptions options_;
   std::vector<DenseLayer> layers_;
+  std::vector<LayerNorm> norms_;   ///< per layer; inactive where the layer is not normalized
+  std::vector<bool> normalized_;   ///< norms_[l].active(), in the form Tape::prepare compares
+  bool any_normalized_ = false;
   Vector<Scalar> parameters_;
   double work_per_column_ = 0;  ///< multiply-adds of one sample through every layer's weight, to size thread shares
 };

@@ -45,9 +45,10 @@ class Tape {
  private:
   friend class Mlp<Scalar>;
 
-  void prepare(const std::vector<Index>& sizes, Index primal, Index tangent) {
+  /// `normalized[l]`: layer l has a layer normalization (its buffers below are then sized too).
+  void prepare(const std::vector<Index>& sizes, const std::vector<bool>& normalized, Index primal, Index tangent) {
     const std::size_t layers = sizes.size() - 1;
-    bool same_network = pre_.size() == layers && input_adjoint_.rows() == sizes[0];
+    bool same_network = pre_.size() == layers && input_adjoint_.rows() == sizes[0] && normalized_layers_ == normalized;
     for (std::size_t l = 0; same_network && l < layers; ++l) same_network = pre_[l].rows() == sizes[l + 1];
     const Index columns = same_network ? std::max(capacity_, primal + tangent) : primal + tangent;
     if (!same_network || columns != capacity_) {
@@ -59,6 +60,18 @@ class Tape {
         post_[l].resize(sizes[l], columns);
         adjoint_[l].resize(sizes[l + 1], columns);
       }
+      affine_.resize(layers);
+      affine_adjoint_.resize(layers);
+      normalized_.resize(layers);
+      inverse_deviation_.resize(layers);
+      for (std::size_t l = 0; l < layers; ++l) {
+        const Index rows = normalized[l] ? sizes[l + 1] : 0;
+        affine_[l].resize(rows, columns);
+        affine_adjoint_[l].resize(rows, columns);
+        normalized_[l].resize(rows, columns);
+        inverse_deviation_[l].resize(normalized[l] ? columns : 0);
+      }
+      normalized_layers_ = normalized;
       input_adjoint_.resize(sizes[0], columns);
       capacity_ = columns;
     }
@@ -72,6 +85,13 @@ class Tape {
   std::vector<Matrix<Scalar>> pre_;      ///< pre_[l]: a of layer l (outputs_l x P+T); tangent columns hold da
   std::vector<Matrix<Scalar>> post_;     ///< post_[l]: input h of layer l (inputs_l x P+T); post_[0] = [x, dx]
   std::vector<Matrix<Scalar>> adjoint_;  ///< adjoint_[l]: adjoint of pre_[l]
+  // A layer-normalized layer l (nn/layer_norm.hpp): pre_[l] holds the normalization's output y (the activation's
+  // input) and these its affine input; every other layer's are empty.
+  std::vector<Matrix<Scalar>> affine_;             ///< a = W h + b (outputs_l x P+T); tangent columns da
+  std::vector<Matrix<Scalar>> affine_adjoint_;     ///< adjoint of affine_[l]
+  std::vector<Matrix<Scalar>> normalized_;         ///< x_hat = (a - mean) r; tangent columns dx_hat
+  std::vector<Vector<Scalar>> inverse_deviation_;  ///< r = 1 / sqrt(var(a) + epsilon) per primal column
+  std::vector<bool> normalized_layers_;
   Matrix<Scalar> input_adjoint_;         ///< adjoint of post_[0]
   Vector<Scalar> parameter_tangent_;     ///< copy of the parameter tangent of the last tangent pass
   bool has_parameter_tangent_ = false;

@@ -420,8 +420,8 @@ class Evaluator {
     // adj(da) = l'(a) / B). Both reverses reuse the first-order passes' adjoints as their tangent streams' (same
     // seeds l'(a) / B). Their primal streams are linear in their seeds, so on the shared fake samples they are run
     // once: the generator's seeds are added and G reversed once; with a piecewise-linear critic, whose primal
-    // stream gets nothing from a tangent inside the network, H_{L_G}'s critic seed moves into H_{L_D}'s fake columns.
-    const bool merge_critic_primal = critic.hidden_activation().piecewise_linear();
+    // stream gets nothing from a tangent inside the network (Mlp::piecewise_linear), H_{L_G}'s critic seed moves into H_{L_D}'s fake columns.
+    const bool merge_critic_primal = critic.piecewise_linear();
     consensus_critic_part_.resize(critic.parameter_count());
     consensus_generator_part_.resize(generator.parameter_count());
     gantry::detail::run_shares(n, [&](int i, int) {
