@@ -45,8 +45,11 @@ struct Problem {
   Vector<double> dtheta;
 };
 
-Problem random_problem(const nn::Activation& activation, Rng& rng) {
-  nn::Mlp<double> net(sizes, activation);
+/// `layer_norm`: every hidden layer normalized (its per-sample steps split the samples, not the columns).
+Problem random_problem(const nn::Activation& activation, Rng& rng, bool layer_norm) {
+  nn::LayerNormOptions norm;
+  norm.every_hidden_layer = layer_norm;
+  nn::Mlp<double> net(sizes, nn::MlpOptions(activation, true, norm));
   rng.fill_normal(net.parameters(), 0.0, 0.3);
   const Vector<double> dtheta = random_vector<double>(net.parameter_count(), rng);
   return {net, random_matrix<double>(2, batch, rng), random_matrix<double>(2, tangents, rng),
@@ -98,17 +101,19 @@ void require_same(const Results& a, const Results& b, double tolerance) {
 TEST_CASE("passes split over two threads agree with one thread", "[nn][threads]") {
   const ThreadCountScope restore;
   Rng rng(71);
-  for (const auto& activation : all_activations()) {
-    const Problem problem = random_problem(activation, rng);
-    for (const Mode mode : modes) {
-      INFO(activation.name() << ", " << mode.name);
-      gantry::set_thread_count(1);
-      REQUIRE(gantry::detail::batch_shares(batch, 3000) == 1);
-      const Results one = run_passes(problem, mode, false);
-      gantry::set_thread_count(2);
-      REQUIRE(gantry::detail::batch_shares(tangents, 3000) == 2);  // the smallest pass here (3,328 per column) splits too
-      require_same(run_passes(problem, mode, false), one, 1e-12);
-      require_same(run_passes(problem, mode, true), one, 1e-12);
+  for (const bool layer_norm : {false, true}) {
+    for (const auto& activation : all_activations()) {
+      const Problem problem = random_problem(activation, rng, layer_norm);
+      for (const Mode mode : modes) {
+        INFO(activation.name() << ", " << mode.name << (layer_norm ? ", layer norm" : ""));
+        gantry::set_thread_count(1);
+        REQUIRE(gantry::detail::batch_shares(batch, 3000) == 1);
+        const Results one = run_passes(problem, mode, false);
+        gantry::set_thread_count(2);
+        REQUIRE(gantry::detail::batch_shares(tangents, 3000) == 2);  // the smallest pass here (3,328 per column) splits too
+        require_same(run_passes(problem, mode, false), one, 1e-12);
+        require_same(run_passes(problem, mode, true), one, 1e-12);
+      }
     }
   }
 }
@@ -118,15 +123,17 @@ TEST_CASE("a reverse pass may reuse the backward's adjoints instead of recomputi
   Rng rng(72);
   for (const int threads : {1, 2}) {
     gantry::set_thread_count(threads);
-    for (const auto& activation : all_activations()) {
-      const Problem problem = random_problem(activation, rng);
-      for (const Mode mode : modes) {
-        INFO(threads << " threads, " << activation.name() << ", " << mode.name);
-        const Results recomputed = run_passes(problem, mode, false);
-        const Results reused = run_passes(problem, mode, true);
-        require_same(reused, recomputed, 1e-12);
-        // The penalty part is really there: without the tangent stream the gradient differs.
-        CHECK(relative_difference(reused.penalty_like_gradient, reused.gradient) > 1e-3);
+    for (const bool layer_norm : {false, true}) {
+      for (const auto& activation : all_activations()) {
+        const Problem problem = random_problem(activation, rng, layer_norm);
+        for (const Mode mode : modes) {
+          INFO(threads << " threads, " << activation.name() << ", " << mode.name << (layer_norm ? ", layer norm" : ""));
+          const Results recomputed = run_passes(problem, mode, false);
+          const Results reused = run_passes(problem, mode, true);
+          require_same(reused, recomputed, 1e-12);
+          // The penalty part is really there: without the tangent stream the gradient differs.
+          CHECK(relative_difference(reused.penalty_like_gradient, reused.gradient) > 1e-3);
+        }
       }
     }
   }
@@ -138,9 +145,9 @@ TEST_CASE("the products of the passes agree with finite differences of the forwa
   // backward passes call GEMM themselves (Mlp::overwrite_product): W h and W^T adj checked independently here.
   const ThreadCountScope restore;
   Rng rng(73);
-  for (const int threads : {1, 2}) {
+  for (const int threads : {1, 2}) for (const bool layer_norm : {false, true}) {
     gantry::set_thread_count(threads);
-    const Problem problem = random_problem(nn::Activation::tanh(), rng);
+    const Problem problem = random_problem(nn::Activation::tanh(), rng, layer_norm);
     const nn::Mlp<double>& net = problem.net;
     nn::Tape<double> tape;
     net.forward(problem.x, tape, tangents);
@@ -151,7 +158,7 @@ TEST_CASE("the products of the passes agree with finite differences of the forwa
     const double h = 1e-6;
     const Matrix<double> x = problem.x.leftCols(tangents);
     const Matrix<double> numeric = (net(x + h * problem.u) - net(x - h * problem.u)) / (2 * h);
-    INFO(threads << " threads");
+    INFO(threads << " threads" << (layer_norm ? ", layer norm" : ""));
     CHECK(relative_difference(output_tangent, numeric) < 1e-7);
     // J^T s against J u: <s, J u> = <J^T s, u> sample by sample.
     const Matrix<double> seed = problem.objective_adjoint.leftCols(tangents);

@@ -95,9 +95,9 @@ Totals total_losses(const Policy& policy, const nn::Mlp<double>& g, const nn::Ml
 
 template <class Policy>
 void check_policy(const std::string& label, const Policy& policy, nn::Activation activation, WorstError& worst_critic,
-                  WorstError& worst_generator, std::uint64_t seed) {
+                  WorstError& worst_generator, std::uint64_t seed, const nn::LayerNormOptions& critic_norm) {
   Rng rng(seed);
-  nn::Mlp<double> generator({2, 5, 5, 2}, activation), critic({2, 6, 6, 1}, activation);
+  nn::Mlp<double> generator({2, 5, 5, 2}, activation), critic({2, 6, 6, 1}, nn::MlpOptions(activation, true, critic_norm));
   train::Batch<double> batch;
   // Redraw until no pre-activation sits within 1e-3 of a kink, where finite differences would straddle it.
   for (int attempt = 0;; ++attempt) {
@@ -154,14 +154,17 @@ void check_policy(const std::string& label, const Policy& policy, nn::Activation
   CHECK((generator_only - generator_gradient).cwiseAbs().maxCoeff() <= 1e-12 * std::max(1.0, generator_gradient.cwiseAbs().maxCoeff()));
 }
 
+/// `critic_norm`: the critic's layer normalization (none by default).
 template <class Policy>
-void check_policy_all_activations(const std::string& label, const Policy& policy) {
-  WorstError worst_critic(label + ": critic total gradient");
-  WorstError worst_generator(label + ": generator total gradient");
+void check_policy_all_activations(const std::string& label, const Policy& policy,
+                                  const nn::LayerNormOptions& critic_norm = {}) {
+  const std::string what = label + (critic_norm.enabled() ? ", layer-normalized critic" : "");
+  WorstError worst_critic(what + ": critic total gradient");
+  WorstError worst_generator(what + ": generator total gradient");
   std::uint64_t seed = 100;
   for (const auto& activation : {nn::Activation::tanh(), nn::Activation::softplus(), nn::Activation::relu(),
                                  nn::Activation::leaky_relu(0.2), nn::Activation::elu(1.0)})
-    check_policy(label, policy, activation, worst_critic, worst_generator, ++seed);
+    check_policy(what, policy, activation, worst_critic, worst_generator, ++seed, critic_norm);
 }
 
 }  // namespace
@@ -201,4 +204,25 @@ TEST_CASE("mixed compositions: gradients match finite differences", "[policy][gr
       "Wasserstein + GP + R2",
       gantry::Policy<loss::Wasserstein, loss::GradientPenalty, loss::ZeroCenteredPenalty>{
           {}, {10.0}, loss::ZeroCenteredPenalty{1.0, loss::PenaltyPoints::fake}});
+}
+
+TEST_CASE("every preset with a layer-normalized critic: gradients match finite differences",
+          "[policy][gradient][layer_norm]") {
+  nn::LayerNormOptions every;
+  every.every_hidden_layer = true;
+  nn::LayerNormOptions second_only;  // and without gain and shift
+  second_only.layers = {1};
+  second_only.gain_and_shift = false;
+  for (const nn::LayerNormOptions& norm : {every, second_only}) {
+    check_policy_all_activations("Vanilla", gantry::Vanilla{}, norm);
+    check_policy_all_activations("NonSaturating", gantry::NonSaturating{}, norm);
+    check_policy_all_activations("WganClip", gantry::WganClip{}, norm);
+    check_policy_all_activations("WganGp", gantry::WganGp{}, norm);
+    check_policy_all_activations("ZeroCenteredGp R1", gantry::ZeroCenteredGp{}, norm);
+    check_policy_all_activations("Consensus", gantry::Consensus{loss::NonSaturating{}, loss::Consensus{0.7}}, norm);
+    check_policy_all_activations(
+        "Minimax + R1 + consensus",
+        gantry::Policy<loss::Minimax, loss::ZeroCenteredPenalty, loss::Consensus>{{}, loss::ZeroCenteredPenalty{2.0}, loss::Consensus{0.3}},
+        norm);
+  }
 }

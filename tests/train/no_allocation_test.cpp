@@ -50,11 +50,14 @@ constexpr gantry::Index width = 24, batch_size = 48;
 constexpr int threads = 1;
 #endif
 
+/// `layer_norm`: both networks normalize every hidden layer.
 template <class Scalar, class Policy>
-auto small_trainer(Policy policy, train::Schedule schedule) {
+auto small_trainer(Policy policy, train::Schedule schedule, bool layer_norm) {
   gantry::Rng rng(5);
-  nn::Mlp<Scalar> generator({2, width, width, 2}, nn::Activation::relu());
-  nn::Mlp<Scalar> critic({2, width, width, 1}, nn::Activation::relu());
+  nn::LayerNormOptions norm;
+  norm.every_hidden_layer = layer_norm;
+  nn::Mlp<Scalar> generator({2, width, width, 2}, nn::MlpOptions(nn::Activation::relu(), true, norm));
+  nn::Mlp<Scalar> critic({2, width, width, 1}, nn::MlpOptions(nn::Activation::relu(), true, norm));
   generator.initialize(nn::InitScheme::torch_default, rng);
   critic.initialize(nn::InitScheme::torch_default, rng);
   train::TrainerOptions options;
@@ -69,8 +72,8 @@ auto small_trainer(Policy policy, train::Schedule schedule) {
 }
 
 template <class Scalar, class Policy>
-void check_steady_steps(Policy policy, train::Schedule schedule) {
-  auto trainer = small_trainer<Scalar>(std::move(policy), schedule);
+void check_steady_steps(Policy policy, train::Schedule schedule, bool layer_norm = false) {
+  auto trainer = small_trainer<Scalar>(std::move(policy), schedule, layer_norm);
   const gantry::test::ThreadCountScope restore;
   if constexpr (threads > 1) {
     gantry::set_thread_count(threads);
@@ -109,6 +112,12 @@ TEMPLATE_TEST_CASE("a steady-state training step performs no heap allocation", "
       check_steady_steps<TestType>(gantry::Policy<gantry::loss::Wasserstein, gantry::loss::GradientPenalty,
                                                   gantry::loss::Consensus>{},
                                    schedule);
+    }
+    SECTION(std::string("layer-normalized WganGp, ") + train::schedule_name(schedule)) {
+      check_steady_steps<TestType>(gantry::WganGp{}, schedule, true);
+    }
+    SECTION(std::string("layer-normalized Consensus, ") + train::schedule_name(schedule)) {
+      check_steady_steps<TestType>(gantry::Consensus{}, schedule, true);
     }
   }
 }

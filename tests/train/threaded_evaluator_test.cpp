@@ -107,13 +107,21 @@ void check_values(const train::Values<double>& split, const train::Values<double
   CHECK(same_value(split.max_gradient_norm, single.max_gradient_norm));
 }
 
+nn::LayerNormOptions every_hidden_layer(bool on) {
+  nn::LayerNormOptions norm;
+  norm.every_hidden_layer = on;
+  return norm;
+}
+
 /// Two small networks with random parameters and a batch of batch_size samples (eps, and fake noise if asked).
 struct Problem {
   nn::Mlp<double> generator, critic;
   train::Batch<double> batch;
 
-  Problem(const nn::Activation& activation, std::uint64_t seed, bool fake_noise)
-      : generator({2, 24, 20, 2}, activation), critic({2, 48, 40, 32, 1}, activation) {
+  /// `layer_norm`: every hidden layer of both networks normalized.
+  Problem(const nn::Activation& activation, std::uint64_t seed, bool fake_noise, bool layer_norm = false)
+      : generator({2, 24, 20, 2}, nn::MlpOptions(activation, true, every_hidden_layer(layer_norm))),
+        critic({2, 48, 40, 32, 1}, nn::MlpOptions(activation, true, every_hidden_layer(layer_norm))) {
     Rng rng(seed);
     rng.fill_normal(generator.parameters(), 0.0, 0.4);
     rng.fill_normal(critic.parameters(), 0.0, 0.3);
@@ -127,9 +135,9 @@ struct Problem {
 
 template <class Policy>
 void check_policy(const std::string& label, const Policy& policy, const nn::Activation& activation,
-                  std::uint64_t seed) {
-  INFO(label << " with " << activation.name() << ", seed " << seed);
-  const Problem problem(activation, seed, Policy::has_noise);
+                  std::uint64_t seed, bool layer_norm) {
+  INFO(label << " with " << activation.name() << ", seed " << seed << (layer_norm ? ", layer-normalized" : ""));
+  const Problem problem(activation, seed, Policy::has_noise, layer_norm);
   const auto& [generator, critic, batch] = problem;
 
   const ThreadCountScope restore;
@@ -151,10 +159,10 @@ void check_policy(const std::string& label, const Policy& policy, const nn::Acti
 }
 
 template <class Policy>
-void check_all(const std::string& label, const Policy& policy) {
+void check_all(const std::string& label, const Policy& policy, bool layer_norm = false) {
   for (const nn::Activation& activation : {nn::Activation::relu(), nn::Activation::leaky_relu(0.2),
                                            nn::Activation::tanh(), nn::Activation::softplus()})
-    for (std::uint64_t seed : {3u, 17u}) check_policy(label, policy, activation, seed);
+    for (std::uint64_t seed : {3u, 17u}) check_policy(label, policy, activation, seed, layer_norm);
 }
 
 }  // namespace
@@ -166,6 +174,15 @@ TEST_CASE("a step split over two threads equals the step on one: every preset", 
   check_all("WganGp", gantry::WganGp{});
   check_all("ZeroCenteredGp", gantry::ZeroCenteredGp{});
   check_all("Consensus", gantry::Consensus{});
+}
+
+TEST_CASE("a step split over two threads equals the step on one: every preset, layer-normalized networks",
+          "[threads][policy][layer_norm]") {
+  check_all("Vanilla", gantry::Vanilla{}, true);
+  check_all("WganClip", gantry::WganClip{}, true);
+  check_all("WganGp", gantry::WganGp{}, true);
+  check_all("ZeroCenteredGp", gantry::ZeroCenteredGp{}, true);
+  check_all("Consensus", gantry::Consensus{}, true);
 }
 
 TEST_CASE("a step split over two threads equals the step on one: penalties at every kind of point",
