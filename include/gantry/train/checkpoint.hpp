@@ -43,6 +43,7 @@ namespace gantry::train {
 //
 //   generator.layers.{l}.weight       [outputs, inputs]   the layout of PyTorch's nn.Linear.weight
 //   generator.layers.{l}.bias         [outputs]           (absent when the network has no bias)
+//   generator.layers.{l}.layer_norm.gain / .shift  [outputs]  on a layer-normalized layer with gain and shift
 //   critic.layers.{l}.weight / .bias
 //   ema_generator.layers.{l}.weight / .bias               when an initialised EmaGenerator is saved
 //   {critic,generator}_optimizer.parameter_count   I64 []   0 before the optimizer's first step
@@ -54,7 +55,8 @@ namespace gantry::train {
 // Metadata (all strings; JSON where structured): format = "gantry.checkpoint", format_version = "1",
 // gantry_version, scalar ("F32"/"F64"), iteration, schedule, n_critic, batch_size, generator_first, seed,
 // policy (its name), policy_settings ({"objective", "regularizers": [{"name", settings...}]}),
-// generator / critic ({"sizes", "activation", "bias"}), critic_optimizer / generator_optimizer ({"type",
+// generator / critic ({"sizes", "activation", "bias"}, and "layer_norm": {"layers", "gain_and_shift", "epsilon"}
+// when some layer is normalized; a file without it holds networks without normalization), critic_optimizer / generator_optimizer ({"type",
 // options...}), and ema ({"decay", "updates", "initialized"}) when an EmaGenerator is saved.
 //
 // Resuming: load into a trainer built like the saved one (same policy type, network sizes and activations,
@@ -226,6 +228,17 @@ inline io::JsonValue network_description(const std::vector<Index>& sizes, const 
   json.set("sizes", std::move(json_sizes));
   json.set("activation", options.hidden_activation.name());
   json.set("bias", options.bias);
+  if (options.layer_norm.enabled()) {  // the normalized layers by index, however the options named them
+    const Index layer_count = static_cast<Index>(sizes.size()) - 1;
+    io::JsonValue layers = io::JsonValue::array();
+    for (Index l = 0; l < layer_count; ++l)
+      if (options.layer_norm.normalizes(l, layer_count)) layers.push_back(io::JsonValue(static_cast<std::int64_t>(l)));
+    io::JsonValue norm = io::JsonValue::object();
+    norm.set("layers", std::move(layers));
+    norm.set("gain_and_shift", options.layer_norm.gain_and_shift);
+    norm.set("epsilon", options.layer_norm.epsilon);
+    json.set("layer_norm", std::move(norm));
+  }
   return json;
 }
 
@@ -252,6 +265,11 @@ void add_network(io::SafetensorsWriter& writer, const std::string& name, const n
     const RowMajor weight = layer.weight(parameters.data());
     writer.add(layer_tensor(name, l, "weight"), weight.data(), {layer.outputs, layer.inputs});
     if (layer.has_bias) writer.add(layer_tensor(name, l, "bias"), layer.bias(parameters.data()).data(), {layer.outputs});
+    const nn::LayerNorm& norm = network.layer_norm(l);
+    if (norm.has_gain_and_shift) {
+      writer.add(layer_tensor(name, l, "layer_norm.gain"), norm.gain(parameters.data()).data(), {norm.features});
+      writer.add(layer_tensor(name, l, "layer_norm.shift"), norm.shift(parameters.data()).data(), {norm.features});
+    }
   }
 }
 
@@ -477,6 +495,44 @@ class CheckpointReader {
   std::set<std::string> used_;
 };
 
+/// The saved network's layer normalization against the receiving one's, naming the first layer that differs.
+template <class Scalar>
+void check_layer_norm(const CheckpointReader& reader, const std::string& name, const char* description_key,
+                      const io::JsonValue& saved, const nn::Mlp<Scalar>& receiving) {
+  const std::string where = gantry::detail::message("metadata '", description_key, "' field 'layer_norm'");
+  const io::JsonValue* norm = saved.find("layer_norm");
+  std::vector<bool> saved_layers(static_cast<std::size_t>(receiving.layer_count()), false);
+  if (norm) {
+    if (!norm->is_object()) reader.fail(where, " must be an object, given ", io::to_json(*norm));
+    const io::JsonValue& layers = reader.field(*norm, "layers", where);
+    if (!layers.is_array()) reader.fail(where, " field 'layers' must be an array, given ", io::to_json(layers));
+    for (const io::JsonValue& layer : layers.as_array()) {
+      const std::optional<std::int64_t> l = layer.as_int64();
+      if (!l || *l < 0 || *l >= receiving.layer_count())
+        reader.fail(where, " field 'layers' holds ", io::to_json(layer), ", not a layer index of the receiving ", name,
+                    " (0..", receiving.layer_count() - 1, ")");
+      saved_layers[static_cast<std::size_t>(*l)] = true;
+    }
+  }
+  for (Index l = 0; l < receiving.layer_count(); ++l) {
+    const bool saved_normalizes = saved_layers[static_cast<std::size_t>(l)];
+    if (saved_normalizes != receiving.normalizes(l))
+      reader.fail("the saved ", name, "'s layer ", l, saved_normalizes ? " has" : " has no",
+                  " layer normalization, the receiving network's layer ", l, saved_normalizes ? " has none" : " has one",
+                  " (MlpOptions::layer_norm)");
+  }
+  if (!norm) return;
+  const nn::LayerNormOptions& options = receiving.options().layer_norm;
+  const bool gain_and_shift = reader.boolean(*norm, "gain_and_shift", where);
+  if (gain_and_shift != options.gain_and_shift)
+    reader.fail("the saved ", name, "'s layer normalization has gain_and_shift ", gain_and_shift ? "true" : "false",
+                ", the receiving network's ", options.gain_and_shift ? "true" : "false");
+  const double epsilon = reader.number(*norm, "epsilon", where);
+  if (epsilon != options.epsilon)
+    reader.fail("the saved ", name, "'s layer normalization has epsilon ", epsilon, ", the receiving network's ",
+                options.epsilon);
+}
+
 template <class Scalar>
 Vector<Scalar> read_network(CheckpointReader& reader, const std::string& name, const char* description_key,
                             const nn::Mlp<Scalar>& receiving) {
@@ -488,6 +544,7 @@ Vector<Scalar> read_network(CheckpointReader& reader, const std::string& name, c
       reader.fail("the saved ", name, " has ", key, " ", io::to_json(value), ", the receiving network has ",
                   io::to_json(*expected.find(key)));
   }
+  check_layer_norm(reader, name, description_key, saved, receiving);
   using RowMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Vector<Scalar> parameters(receiving.parameter_count());
   RowMajor weight;
@@ -500,6 +557,13 @@ Vector<Scalar> read_network(CheckpointReader& reader, const std::string& name, c
     if (layer.has_bias)
       reader.tensor(layer_tensor(name, l, "bias"), {layer.outputs}, layer.bias(parameters.data()).data(),
                     gantry::detail::message("the ", name, "'s layer ", l, " bias"));
+    const nn::LayerNorm& norm = receiving.layer_norm(l);
+    if (norm.has_gain_and_shift) {
+      reader.tensor(layer_tensor(name, l, "layer_norm.gain"), {norm.features}, norm.gain(parameters.data()).data(),
+                    gantry::detail::message("the ", name, "'s layer ", l, " layer-norm gain"));
+      reader.tensor(layer_tensor(name, l, "layer_norm.shift"), {norm.features}, norm.shift(parameters.data()).data(),
+                    gantry::detail::message("the ", name, "'s layer ", l, " layer-norm shift"));
+    }
   }
   return parameters;
 }
