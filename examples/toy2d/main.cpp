@@ -107,6 +107,7 @@ struct Settings {
   Index width = 512;
   Index depth = 3;
   std::string activation = "relu";
+  std::string layer_norm = "none";  // which networks normalize every hidden layer: none, critic, generator, both
   std::optional<Index> n_critic;
   std::optional<double> lr_critic, lr_generator, lambda, gamma, clip;
   std::optional<train::Schedule> schedule;
@@ -196,6 +197,8 @@ void print_help() {
       "  --depth N           hidden layers of each network (default 3)\n"
       "  --activation NAME   hidden activation: relu, leaky_relu[:slope], elu[:alpha], tanh, softplus, sigmoid\n"
       "                      (default relu)\n"
+      "  --layer-norm WHICH  layer normalization on every hidden layer of: none, critic, generator or both\n"
+      "                      (gain and shift learnable, epsilon 1e-5; Gulrajani et al. 2017's critic) (default none)\n"
       "  --n-critic N        critic steps per generator step, alternating schedule only (default: the preset's)\n"
       "  --lr-critic X       critic learning rate (default: the preset's)\n"
       "  --lr-generator X    generator learning rate (default: the preset's)\n"
@@ -258,7 +261,7 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
         "--preset",   "--dataset",  "--data-csv", "--iterations", "--batch",     "--width",        "--depth",
         "--activation", "--n-critic", "--lr-critic", "--lr-generator", "--lambda", "--gamma",      "--clip",
         "--schedule", "--ema",      "--noise-dim", "--seed",      "--out",        "--eval-samples", "--log-every",
-        "--plot-every", "--eval-every", "--init", "--threads"};
+        "--plot-every", "--eval-every", "--init", "--threads", "--layer-norm"};
     if (std::find(std::begin(valued), std::end(valued), flag) == std::end(valued))
       throw UsageError{fmt::format("toy2d: unknown flag '{}' (see --help)", flag)};
     if (!has_value) {
@@ -335,6 +338,10 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
       s.eval_every = parse_index(flag, value, 0, 100000000);
     } else if (flag == "--threads") {
       s.threads = parse_index(flag, value, 0, 1024);
+    } else if (flag == "--layer-norm") {
+      if (value != "none" && value != "critic" && value != "generator" && value != "both")
+        throw UsageError{bad_value(flag, value, "none, critic, generator or both")};
+      s.layer_norm = value;
     } else if (flag == "--init") {
       try {
         (void)nn::init_scheme_from_name(value);
@@ -605,7 +612,13 @@ int run(const Settings& s) {
   }
   generator_sizes.push_back(2);
   critic_sizes.push_back(1);
-  nn::Mlp<Scalar> generator(generator_sizes, activation), critic(critic_sizes, activation);
+  const auto options_for = [&](bool normalized) {
+    nn::MlpOptions options(activation, true);
+    options.layer_norm.every_hidden_layer = normalized;
+    return options;
+  };
+  nn::Mlp<Scalar> generator(generator_sizes, options_for(s.layer_norm == "generator" || s.layer_norm == "both"));
+  nn::Mlp<Scalar> critic(critic_sizes, options_for(s.layer_norm == "critic" || s.layer_norm == "both"));
   gantry::Rng init_rng(derive_seed(s.seed, 0));
   const nn::InitScheme init = nn::init_scheme_from_name(s.init);
   generator.initialize(init, init_rng);
@@ -676,10 +689,11 @@ int run(const Settings& s) {
   Periodic<decltype(plot), decltype(evaluate)> periodic{s.plot_every, s.eval_every, plot, evaluate};
 
   fmt::print(stderr,
-             "toy2d: {} ({}) on {}, {} iterations, {} hidden layers of {} {}, batch {}, n-critic {}, {}, seed {}, "
+             "toy2d: {} ({}) on {}, {} iterations, {} hidden layers of {} {}{}, batch {}, n-critic {}, {}, seed {}, "
              "{} thread(s)\n",
-             info.name, trainer.policy().name(), s.dataset, s.iterations, s.depth, s.width, s.activation, s.batch,
-             options.n_critic, s.use_double ? "double" : "float", s.seed, gantry::thread_count());
+             info.name, trainer.policy().name(), s.dataset, s.iterations, s.depth, s.width, s.activation,
+             s.layer_norm == "none" ? "" : ", layer norm in " + s.layer_norm, s.batch, options.n_critic,
+             s.use_double ? "double" : "float", s.seed, gantry::thread_count());
   const train::StepStats<Scalar> last = trainer.fit(s.iterations, ema, csv, history, periodic, bar);
   const double train_seconds = last.seconds - periodic.overhead_before_last_step;
 
@@ -724,7 +738,8 @@ int run(const Settings& s) {
   json.field("preset", info.name).field("dataset", s.dataset);
   if (!s.data_csv.empty()) json.field("data_csv", s.data_csv);
   json.field("iterations", s.iterations).field("batch", s.batch).field("width", s.width).field("depth", s.depth);
-  json.field("activation", s.activation).field("init", s.init).field("noise_dim", s.noise_dim);
+  json.field("activation", s.activation).field("layer_norm", s.layer_norm).field("init", s.init);
+  json.field("noise_dim", s.noise_dim);
   json.field("n_critic", options.n_critic).field("schedule", train::schedule_name(options.schedule));
   json.field("optimizer", info.optimizer == OptimizerKind::adam ? "adam" : "rmsprop");
   json.field("lr_critic", s.resolved_lr_critic()).field("lr_generator", s.resolved_lr_generator());

@@ -1,5 +1,6 @@
 # cmake -DTOY2D=<toy2d executable> -DOUT=<scratch directory> -P toy2d_run_test.cmake
-# Runs toy2d for 20 iterations at width 32 and checks every output file and the summary's content.
+# Runs toy2d for 20 iterations at width 32 (layer-normalized critic) and checks every output file and the summary's
+# content.
 cmake_minimum_required(VERSION 3.21)
 
 function(fail)
@@ -10,7 +11,7 @@ endfunction()
 file(REMOVE_RECURSE "${OUT}")
 execute_process(
   COMMAND "${TOY2D}" --width 32 --iterations 20 --eval-samples 200 --log-every 5 --plot-every 10 --ema 0.9
-          --seed 3 --out "${OUT}"
+          --seed 3 --layer-norm critic --out "${OUT}"
   RESULT_VARIABLE status OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
 if(NOT status EQUAL 0)
   fail("toy2d exited with ${status}\nstdout:\n${stdout}\nstderr:\n${stderr}")
@@ -60,8 +61,10 @@ string(JSON width GET "${summary}" settings width)
 string(JSON preset GET "${summary}" settings preset)
 string(JSON lambda GET "${summary}" settings lambda)
 string(JSON seed GET "${summary}" seed)
-if(NOT width EQUAL 32 OR NOT preset STREQUAL "wgan-gp" OR NOT seed EQUAL 3 OR NOT lambda EQUAL 0.1)
-  fail("summary.json settings: width ${width}, preset ${preset}, seed ${seed}, lambda ${lambda}")
+string(JSON layer_norm GET "${summary}" settings layer_norm)
+if(NOT width EQUAL 32 OR NOT preset STREQUAL "wgan-gp" OR NOT seed EQUAL 3 OR NOT lambda EQUAL 0.1
+   OR NOT layer_norm STREQUAL "critic")
+  fail("summary.json settings: width ${width}, preset ${preset}, seed ${seed}, lambda ${lambda}, layer_norm ${layer_norm}")
 endif()
 foreach(generator raw ema)
   string(JSON modes GET "${summary}" metrics ${generator} modes)
