@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The critic's passes one at a time (three hidden ReLU layers, batch 256, float), per width: forward, backward
-// (parameter gradient), input gradient, gradient-penalty gradient and the consensus term's Hessian-vector
-// product. Counters: GFLOP/s of the matrix products each pass performs (see bench_setup.hpp).
+// The critic's passes one at a time (three hidden ReLU layers, batch 256, float), per width, without and with layer
+// normalization on every hidden layer (the second argument, 0 or 1): forward, backward (parameter gradient), input
+// gradient, gradient-penalty gradient and the consensus term's Hessian-vector product. Counters: GFLOP/s of the
+// matrix products each pass performs (see bench_setup.hpp; the normalization adds no product).
 
 #include <benchmark/benchmark.h>
 
@@ -39,8 +40,8 @@ struct SoftplusLoss {
 };
 
 struct Fixture {
-  explicit Fixture(Index width)
-      : critic(bench::make_network<Scalar>(bench::critic_sizes(width), 2)),
+  Fixture(Index width, bool layer_norm)
+      : critic(bench::make_network<Scalar>(bench::critic_sizes(width), 2, layer_norm)),
         cost(bench::cost_of(bench::critic_sizes(width))),
         x(bench::data_dimension, bench::batch_size),
         gradient(critic.parameter_count()),
@@ -62,7 +63,7 @@ void report(benchmark::State& state, double flops) {
 }
 
 void forward(benchmark::State& state) {
-  Fixture f(state.range(0));
+  Fixture f(state.range(0), state.range(1) != 0);
   for (auto _ : state) {
     f.critic.forward(f.x, f.tape);
     benchmark::DoNotOptimize(f.tape.output().data());
@@ -71,7 +72,7 @@ void forward(benchmark::State& state) {
 }
 
 void backward(benchmark::State& state) {
-  Fixture f(state.range(0));
+  Fixture f(state.range(0), state.range(1) != 0);
   f.critic.forward(f.x, f.tape);
   f.tape.output_adjoint().setConstant(Scalar(1) / static_cast<Scalar>(f.x.cols()));
   for (auto _ : state) {
@@ -82,7 +83,7 @@ void backward(benchmark::State& state) {
 }
 
 void input_gradient(benchmark::State& state) {
-  Fixture f(state.range(0));
+  Fixture f(state.range(0), state.range(1) != 0);
   for (auto _ : state) {
     nn::input_gradient(f.critic, f.x, f.tape);
     benchmark::DoNotOptimize(f.tape.input_adjoint().data());
@@ -91,7 +92,7 @@ void input_gradient(benchmark::State& state) {
 }
 
 void penalty_gradient(benchmark::State& state) {
-  Fixture f(state.range(0));
+  Fixture f(state.range(0), state.range(1) != 0);
   const nn::GradientPenaltyOptions options;
   for (auto _ : state) {
     benchmark::DoNotOptimize(nn::gradient_penalty(f.critic, f.x, options, f.tape, &f.gradient));
@@ -102,7 +103,7 @@ void penalty_gradient(benchmark::State& state) {
 }
 
 void consensus_gradient(benchmark::State& state) {
-  Fixture f(state.range(0));
+  Fixture f(state.range(0), state.range(1) != 0);
   const SoftplusLoss loss;
   for (auto _ : state) {
     benchmark::DoNotOptimize(nn::hessian_vector_product(f.critic, f.x, loss, f.direction, f.tape, f.gradient));
@@ -114,7 +115,9 @@ void consensus_gradient(benchmark::State& state) {
 }
 
 void widths(benchmark::internal::Benchmark* b) {
-  for (const Index w : bench::widths) b->Arg(w);
+  for (const Index w : bench::widths)
+    for (const int layer_norm : {0, 1}) b->Args({w, layer_norm});
+  b->ArgNames({"width", "layer_norm"});
   b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 

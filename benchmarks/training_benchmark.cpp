@@ -12,10 +12,11 @@ using bench::Preset;
 
 namespace {
 
-template <Preset P>
+/// `critic_layer_norm`: the critic normalizes every hidden layer (the WganGpLayerNorm rows).
+template <Preset P, bool critic_layer_norm = false>
 void training_iteration(benchmark::State& state) {
   const gantry::Index width = state.range(0);
-  auto trainer = bench::make_trainer<P>(width);
+  auto trainer = bench::make_trainer<P>(width, critic_layer_norm);
   trainer.step();  // sizes every buffer
   for (auto _ : state) {
     const auto stats = trainer.step();
@@ -40,5 +41,6 @@ BENCHMARK(training_iteration<Preset::wgan_clip>)->Name("WganClip")->Apply(widths
 BENCHMARK(training_iteration<Preset::wgan_gp>)->Name("WganGp")->Apply(widths);
 BENCHMARK(training_iteration<Preset::zero_centered_gp>)->Name("ZeroCenteredGp")->Apply(widths);
 BENCHMARK(training_iteration<Preset::consensus>)->Name("Consensus")->Apply(widths);
+BENCHMARK(training_iteration<Preset::wgan_gp, true>)->Name("WganGpLayerNorm")->Apply(widths);
 
 BENCHMARK_MAIN();

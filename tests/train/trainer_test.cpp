@@ -115,6 +115,26 @@ TEST_CASE("weight clipping holds after every critic step", "[train][clip]") {
   CHECK(trainer.generator().parameters().cwiseAbs().maxCoeff() > 0.05);  // only the critic is clipped
 }
 
+TEST_CASE("weight clipping projects a layer-normalized critic's gains and shifts too", "[train][clip][layer_norm]") {
+  // The WGAN reference code clamps every critic parameter, normalization parameters included (a gain of 1 becomes c).
+  Rng rng(7);
+  nn::MlpOptions normalized(nn::Activation::relu(), true);
+  normalized.layer_norm.every_hidden_layer = true;
+  nn::Mlp<double> generator({2, 8, 2}, nn::Activation::relu()), critic({2, 8, 8, 1}, normalized);
+  generator.initialize(nn::InitScheme::torch_default, rng);
+  critic.initialize(nn::InitScheme::torch_default, rng);
+  train::TrainerOptions options;
+  options.batch_size = 16;
+  auto trainer = train::make_trainer(gantry::WganClip{loss::Wasserstein{}, loss::WeightClipping{0.05}}, generator,
+                                     critic, data::EightGaussians<double>(), data::GaussianNoise<double>(2),
+                                     optim::Rmsprop<double>(), optim::Rmsprop<double>(), options);
+  REQUIRE(trainer.critic().gain(0).isOnes());
+  trainer.step();
+  CHECK(trainer.critic().parameters().cwiseAbs().maxCoeff() <= 0.05);
+  CHECK(trainer.critic().gain(0).maxCoeff() <= 0.05);
+  CHECK(trainer.critic().gain(1).maxCoeff() <= 0.05);
+}
+
 TEST_CASE("the same seed gives bit-identical parameters, another seed does not", "[train][determinism]") {
   train::TrainerOptions options;
   options.batch_size = 16;

@@ -9,7 +9,9 @@
 
 namespace gantry::loss {
 
-/// Arjovsky et al. 2017, Algorithm 1: a projection after the step, not a gradient term. Biases are clipped too.
+/// Arjovsky et al. 2017, Algorithm 1: a projection after the step, not a gradient term. Every critic parameter is
+/// clipped: biases, and a layer normalization's gains and shifts too (the reference code clamps all of
+/// netD.parameters(), normalization parameters included, so a gain that starts at 1 is c after the first step).
 struct WeightClipping {
   double clip = 0.01;
 

@@ -2,6 +2,7 @@
 #pragma once
 /// Layer normalization of a hidden layer's affine output, per sample, with its four exact passes in O(n) a column.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -96,91 +97,92 @@ struct LayerNorm {
 
 namespace gantry::detail {
 
-/// out = J v for the column with normalized values x_hat and inverse deviation r; out may be v itself.
-template <class XHat, class V, class Out>
-void apply_layer_norm_jacobian(const XHat& x_hat, typename XHat::Scalar r, const V& v, Out&& out) {
+// The kernels below work on blocks of columns (features x samples) with Eigen's column-wise reductions and
+// broadcasts, so that a block costs a few vectorized sweeps rather than a dozen small expressions per sample (at
+// width 64, per-sample expressions cost as much as the layer's GEMM). Per-sample scalars (means, projections, the
+// inverse deviation r) are rows of length `samples`: `r` the tape's, the others rows of a scratch block.
+
+/// v = J v column by column, for the columns with normalized values x_hat and inverse deviations r (a row);
+/// `mean` and `projection` are scratch rows of the block's width.
+template <class XHat, class R, class V, class Mean, class Projection>
+void apply_layer_norm_jacobian(const XHat& x_hat, const R& r, V&& v, Mean&& mean, Projection&& projection) {
   using S = typename XHat::Scalar;
-  const S inv_n = S(1) / static_cast<S>(x_hat.size());
-  const S mean = v.sum() * inv_n;
-  const S projection = x_hat.dot(v) * inv_n;
-  out = r * (v.array() - mean - projection * x_hat.array()).matrix();
+  const S inv_n = S(1) / static_cast<S>(x_hat.rows());
+  mean = v.colwise().sum() * inv_n;
+  projection = x_hat.cwiseProduct(v).colwise().sum() * inv_n;
+  v.rowwise() -= mean;
+  v.noalias() -= x_hat * projection.asDiagonal();
+  v.array().rowwise() *= r.array();
 }
 
-/// out += gain * v, or out = gain * v when `assign`; a layer without gain has gain 1.
+/// out = gain * v row by row (out = v when the layer has no gain).
 template <class Gain, class V, class Out>
-void add_gain_times(const Gain& gain, bool has_gain, const V& v, Out&& out, bool assign) {
-  if (assign) {
-    if (has_gain)
-      out = gain.cwiseProduct(v);
-    else
-      out = v;
-  } else if (has_gain) {
-    out += gain.cwiseProduct(v);
-  } else {
-    out += v;
-  }
+void gain_times(const Gain& gain, bool has_gain, const V& v, Out&& out) {
+  if (has_gain)
+    out = gain.asDiagonal() * v;
+  else
+    out = v;
+}
+
+/// The gain's and shift's gradients over a block: sum_j adj(y_j) x_hat_j and sum_j adj(y_j).
+template <class Scalar, class AdjY, class XHat>
+void add_gain_and_shift_gradient(const nn::LayerNorm& norm, const AdjY& adj_y, const XHat& x_hat, Scalar* gradient) {
+  if (adj_y.cols() == 0) return;
+  norm.gain(gradient).noalias() += adj_y.cwiseProduct(x_hat).rowwise().sum();
+  norm.shift(gradient).noalias() += adj_y.rowwise().sum();
 }
 
 }  // namespace gantry::detail
 
 namespace gantry::nn {
 
-/// Forward on columns [c0, c0 + count): from the affine output a, the normalized x_hat, the inverse deviation r
-/// (one per column) and the layer's output y = gain x_hat + shift (the activation's input).
+/// Forward on a block of columns: from the affine output a, the normalized x_hat, the inverse deviations r (a row,
+/// one per column) and the layer's output y = gain x_hat + shift (the activation's input).
 template <class Scalar, class A, class XHat, class R, class Y>
 void layer_norm_forward(const LayerNorm& norm, const Scalar* theta, const A& a, XHat&& x_hat, R&& r, Y&& y) {
   const Scalar inv_n = Scalar(1) / static_cast<Scalar>(norm.features);
   const Scalar epsilon = static_cast<Scalar>(norm.epsilon);
-  const auto gain = norm.gain(theta);
-  const auto shift = norm.shift(theta);
-  for (Index j = 0; j < a.cols(); ++j) {
-    auto x = x_hat.col(j);
-    x = (a.col(j).array() - a.col(j).sum() * inv_n).matrix();  // centred first: the variance of c, not E a^2 - m^2
-    const Scalar rj = Scalar(1) / std::sqrt(x.squaredNorm() * inv_n + epsilon);
-    r(j) = rj;
-    x *= rj;
-    if (norm.has_gain_and_shift)
-      y.col(j) = gain.cwiseProduct(x) + shift;
-    else
-      y.col(j) = x;
-  }
+  r = a.colwise().sum() * inv_n;  // the means, for now
+  x_hat = a;
+  x_hat.rowwise() -= r;  // centred first: the variance of c, not E a^2 - mean^2, which cancels in float
+  r = ((x_hat.colwise().squaredNorm() * inv_n).array() + epsilon).sqrt().inverse().matrix();
+  x_hat.array().rowwise() *= r.array();
+  if (norm.has_gain_and_shift)
+    y = (norm.gain(theta).asDiagonal() * x_hat).colwise() + norm.shift(theta);
+  else
+    y = x_hat;
 }
 
-/// Backward on the same columns: from adj(y), adj(a) = J (gain adj(y)) and, when `gradient` is given, the gain's
-/// gradient sum_j adj(y_j) x_hat_j and the shift's sum_j adj(y_j) (added when `accumulate`).
-template <class Scalar, class AdjY, class XHat, class R, class AdjA>
+/// Backward on a block: from adj(y), adj(a) = J (gain adj(y)) and, when `gradient` is given, the gain's gradient
+/// sum_j adj(y_j) x_hat_j and the shift's sum_j adj(y_j) (added when `accumulate`). `scratch`: 2 rows of the width.
+template <class Scalar, class AdjY, class XHat, class R, class AdjA, class Scratch>
 void layer_norm_backward(const LayerNorm& norm, const Scalar* theta, const AdjY& adj_y, const XHat& x_hat, const R& r,
-                         AdjA&& adj_a, Scalar* gradient, bool accumulate) {
+                         AdjA&& adj_a, Scratch&& scratch, Scalar* gradient, bool accumulate) {
   const bool affine = norm.has_gain_and_shift;
-  if (gradient && affine && !accumulate) {
-    norm.gain(gradient).setZero();
-    norm.shift(gradient).setZero();
-  }
-  const auto gain = norm.gain(theta);
-  for (Index j = 0; j < adj_y.cols(); ++j) {
-    if (gradient && affine) {
-      norm.gain(gradient) += adj_y.col(j).cwiseProduct(x_hat.col(j));
-      norm.shift(gradient) += adj_y.col(j);
+  if (gradient && affine) {
+    if (!accumulate) {
+      norm.gain(gradient).setZero();
+      norm.shift(gradient).setZero();
     }
-    auto out = adj_a.col(j);
-    detail::add_gain_times(gain, affine, adj_y.col(j), out, true);
-    detail::apply_layer_norm_jacobian(x_hat.col(j), r(j), out, out);
+    detail::add_gain_and_shift_gradient(norm, adj_y, x_hat, gradient);
   }
+  detail::gain_times(norm.gain(theta), affine, adj_y, adj_a);
+  detail::apply_layer_norm_jacobian(x_hat, r, adj_a, scratch.row(0), scratch.row(1));
 }
 
-/// Tangent forward on `count` tangent columns: from da, dx_hat = J da and dy = gain dx_hat (+ dgain x_hat + dshift
-/// with a parameter tangent `dtheta`, which may be null). x_hat and r are the primal columns of the same samples.
-template <class Scalar, class DA, class XHat, class R, class DXHat, class DY>
+/// Tangent forward on a block of tangent columns: from da, dx_hat = J da and dy = gain dx_hat (+ dgain x_hat +
+/// dshift with a parameter tangent `dtheta`, which may be null). x_hat and r are the primal columns of the same
+/// samples; `scratch`: 2 rows of the width.
+template <class Scalar, class DA, class XHat, class R, class DXHat, class DY, class Scratch>
 void layer_norm_tangent(const LayerNorm& norm, const Scalar* theta, const Scalar* dtheta, const DA& da,
-                        const XHat& x_hat, const R& r, DXHat&& dx_hat, DY&& dy) {
+                        const XHat& x_hat, const R& r, DXHat&& dx_hat, DY&& dy, Scratch&& scratch) {
   const bool affine = norm.has_gain_and_shift;
-  const auto gain = norm.gain(theta);
-  for (Index j = 0; j < da.cols(); ++j) {
-    auto dx = dx_hat.col(j);
-    detail::apply_layer_norm_jacobian(x_hat.col(j), r(j), da.col(j), dx);
-    auto out = dy.col(j);
-    detail::add_gain_times(gain, affine, dx, out, true);
-    if (affine && dtheta) out += norm.gain(dtheta).cwiseProduct(x_hat.col(j)) + norm.shift(dtheta);
+  dx_hat = da;
+  detail::apply_layer_norm_jacobian(x_hat, r, dx_hat, scratch.row(0), scratch.row(1));
+  detail::gain_times(norm.gain(theta), affine, dx_hat, dy);
+  if (affine && dtheta) {
+    dy.noalias() += norm.gain(dtheta).asDiagonal() * x_hat;
+    dy.colwise() += norm.shift(dtheta);
   }
 }
 
@@ -191,43 +193,42 @@ void layer_norm_tangent(const LayerNorm& norm, const Scalar* theta, const Scalar
 ///   adj(a)  = J (gain adj(y) + dgain adj(dy)) + grad_a <u, J(a) da>,
 ///   grad_a <u, J(a) da> = -(r / n) (<u, dx_hat> x_hat + <x_hat, da> J u + <u, x_hat> dx_hat),
 /// the second derivative of the normalization applied in O(n) (from dr/da = -r^2 x_hat / n and dx_hat/da = J).
+/// `scratch` has 5 rows and at least j1 columns.
 template <class Scalar>
 void layer_norm_reverse_tangent(const LayerNorm& norm, const Scalar* theta, const Scalar* dtheta, Index P, Index T,
                                 Index j0, Index j1, const Matrix<Scalar>& a, const Matrix<Scalar>& x_hat,
                                 const Vector<Scalar>& r, const Matrix<Scalar>& adj_y, Matrix<Scalar>& adj_a,
-                                Scalar* gradient, bool accumulate) {
+                                Matrix<Scalar>& scratch, Scalar* gradient, bool accumulate) {
   const bool affine = norm.has_gain_and_shift;
-  if (gradient && affine && !accumulate) {
-    norm.gain(gradient).setZero();
-    norm.shift(gradient).setZero();
+  const Index t1 = std::max(j0, std::min(j1, T));  // samples [j0, t1) have a tangent column, [t1, j1) have none
+  // Samples without a tangent column: the backward's step.
+  layer_norm_backward(norm, theta, adj_y.middleCols(t1, j1 - t1), x_hat.middleCols(t1, j1 - t1),
+                      r.segment(t1, j1 - t1).transpose(), adj_a.middleCols(t1, j1 - t1),
+                      scratch.middleCols(t1, j1 - t1), gradient, accumulate);
+  const Index m = t1 - j0;
+  if (m == 0) return;
+  const auto x = x_hat.middleCols(j0, m), dx = x_hat.middleCols(P + j0, m), da = a.middleCols(P + j0, m);
+  const auto y_adjoint = adj_y.middleCols(j0, m), dy_adjoint = adj_y.middleCols(P + j0, m);
+  const auto rj = r.segment(j0, m).transpose();
+  auto a_adjoint = adj_a.middleCols(j0, m);
+  auto da_adjoint = adj_a.middleCols(P + j0, m);
+  auto row = [&](Index k) { return scratch.row(k).segment(j0, m); };
+  if (gradient && affine) {  // the shift's gradient is already in place (from the block above, or zeroed there)
+    detail::add_gain_and_shift_gradient(norm, y_adjoint, x, gradient);
+    norm.gain(gradient).noalias() += dy_adjoint.cwiseProduct(dx).rowwise().sum();
   }
-  const auto gain = norm.gain(theta);
+  detail::gain_times(norm.gain(theta), affine, y_adjoint, a_adjoint);
+  if (affine && dtheta) a_adjoint.noalias() += norm.gain(dtheta).asDiagonal() * dy_adjoint;
+  detail::apply_layer_norm_jacobian(x, rj, a_adjoint, row(0), row(1));
+  detail::gain_times(norm.gain(theta), affine, dy_adjoint, da_adjoint);  // u
   const Scalar inv_n = Scalar(1) / static_cast<Scalar>(norm.features);
-  for (Index j = j0; j < j1; ++j) {
-    const auto y_adjoint = adj_y.col(j);
-    const auto x = x_hat.col(j);
-    auto a_adjoint = adj_a.col(j);
-    if (gradient && affine) {
-      norm.gain(gradient) += y_adjoint.cwiseProduct(x);
-      norm.shift(gradient) += y_adjoint;
-    }
-    detail::add_gain_times(gain, affine, y_adjoint, a_adjoint, true);
-    if (j >= T) {  // no tangent column: the backward's step
-      detail::apply_layer_norm_jacobian(x, r(j), a_adjoint, a_adjoint);
-      continue;
-    }
-    const auto dy_adjoint = adj_y.col(P + j);
-    const auto dx = x_hat.col(P + j);
-    const auto da = a.col(P + j);
-    auto da_adjoint = adj_a.col(P + j);
-    if (gradient && affine) norm.gain(gradient) += dy_adjoint.cwiseProduct(dx);
-    if (affine && dtheta) a_adjoint += norm.gain(dtheta).cwiseProduct(dy_adjoint);
-    detail::apply_layer_norm_jacobian(x, r(j), a_adjoint, a_adjoint);
-    detail::add_gain_times(gain, affine, dy_adjoint, da_adjoint, true);  // u
-    const Scalar u_dx = da_adjoint.dot(dx), u_x = da_adjoint.dot(x), x_da = x.dot(da);
-    detail::apply_layer_norm_jacobian(x, r(j), da_adjoint, da_adjoint);
-    a_adjoint += (-r(j) * inv_n) * (u_dx * x + x_da * da_adjoint + u_x * dx);
-  }
+  row(2) = da_adjoint.cwiseProduct(dx).colwise().sum().cwiseProduct(rj) * (-inv_n);  // -(r/n) <u, dx_hat>
+  row(3) = da_adjoint.cwiseProduct(x).colwise().sum().cwiseProduct(rj) * (-inv_n);   // -(r/n) <u, x_hat>
+  row(4) = x.cwiseProduct(da).colwise().sum().cwiseProduct(rj) * (-inv_n);           // -(r/n) <x_hat, da>
+  detail::apply_layer_norm_jacobian(x, rj, da_adjoint, row(0), row(1));
+  a_adjoint.noalias() += x * row(2).asDiagonal();
+  a_adjoint.noalias() += da_adjoint * row(4).asDiagonal();
+  a_adjoint.noalias() += dx * row(3).asDiagonal();
 }
 
 }  // namespace gantry::nn

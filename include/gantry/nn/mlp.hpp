@@ -614,7 +614,7 @@ class Mlp {
           layer_norm_reverse_tangent(norms_[l], parameters_.data(), dtheta_data, P, T, detail::share_begin(0, P, i, n),
                                      detail::share_begin(0, P, i + 1, n), tape.affine_[l], tape.normalized_[l],
                                      tape.inverse_deviation_[l], tape.adjoint_[l], tape.affine_adjoint_[l],
-                                     share_gradient, i == 0 && accumulate);
+                                     tape.layer_norm_scratch_, share_gradient, i == 0 && accumulate);
         });
       }
       detail::run_shares(shares, [&](int i, int n) {
@@ -761,7 +761,8 @@ class Mlp {
       affine(layer.weight(theta), layer.bias(theta), layer.has_bias, tape.post_[l].middleCols(c0, count), a);
       if (normalized_[l])
         layer_norm_forward(norms_[l], theta, a, tape.normalized_[l].middleCols(c0, count),
-                           tape.inverse_deviation_[l].segment(c0, count), tape.pre_[l].middleCols(c0, count));
+                           tape.inverse_deviation_[l].segment(c0, count).transpose(),
+                           tape.pre_[l].middleCols(c0, count));
       if (l + 1 < layers_.size())
         options_.hidden_activation.value(tape.pre_[l].middleCols(c0, count), tape.post_[l + 1].middleCols(c0, count));
     }
@@ -774,8 +775,10 @@ class Mlp {
       const DenseLayer& layer = layers_[l];
       if (normalized_[l])  // adjoint_[l] holds adj(y): through the normalization to adj(a)
         layer_norm_backward(norms_[l], theta, tape.adjoint_[l].middleCols(first, count),
-                            tape.normalized_[l].middleCols(first, count), tape.inverse_deviation_[l].segment(first, count),
-                            tape.affine_adjoint_[l].middleCols(first, count), gradient, accumulate);
+                            tape.normalized_[l].middleCols(first, count),
+                            tape.inverse_deviation_[l].segment(first, count).transpose(),
+                            tape.affine_adjoint_[l].middleCols(first, count),
+                            tape.layer_norm_scratch_.middleCols(first, count), gradient, accumulate);
       const auto adj = affine_adjoint(tape, l).middleCols(first, count);
       if (gradient) {
         weight_gradient(adj, tape.post_[l].middleCols(first, count), layer.weight(gradient), accumulate);
@@ -817,8 +820,9 @@ class Mlp {
       }
       if (normalized_[l])
         layer_norm_tangent(norms_[l], theta, parameter_tangent, da, tape.normalized_[l].middleCols(t0, count),
-                           tape.inverse_deviation_[l].segment(t0, count), tape.normalized_[l].middleCols(P + t0, count),
-                           tape.pre_[l].middleCols(P + t0, count));
+                           tape.inverse_deviation_[l].segment(t0, count).transpose(),
+                           tape.normalized_[l].middleCols(P + t0, count), tape.pre_[l].middleCols(P + t0, count),
+                           tape.layer_norm_scratch_.middleCols(t0, count));
       if (l + 1 < layers_.size()) {
         auto dh = tape.post_[l + 1].middleCols(P + t0, count);
         dh = tape.pre_[l].middleCols(P + t0, count);

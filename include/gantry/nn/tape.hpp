@@ -71,6 +71,8 @@ class Tape {
         normalized_[l].resize(rows, columns);
         inverse_deviation_[l].resize(normalized[l] ? columns : 0);
       }
+      const bool any = std::find(normalized.begin(), normalized.end(), true) != normalized.end();
+      layer_norm_scratch_.resize(any ? 5 : 0, any ? columns : 0);
       normalized_layers_ = normalized;
       input_adjoint_.resize(sizes[0], columns);
       capacity_ = columns;
@@ -92,6 +94,7 @@ class Tape {
   std::vector<Matrix<Scalar>> normalized_;         ///< x_hat = (a - mean) r; tangent columns dx_hat
   std::vector<Vector<Scalar>> inverse_deviation_;  ///< r = 1 / sqrt(var(a) + epsilon) per primal column
   std::vector<bool> normalized_layers_;
+  Matrix<Scalar> layer_norm_scratch_;  ///< per-sample scalars of the normalization's passes (5 x P+T), by sample
   Matrix<Scalar> input_adjoint_;         ///< adjoint of post_[0]
   Vector<Scalar> parameter_tangent_;     ///< copy of the parameter tangent of the last tangent pass
   bool has_parameter_tangent_ = false;
