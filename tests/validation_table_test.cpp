@@ -362,7 +362,7 @@ std::vector<Rejection> rejections() {
          trainer_with(options);
        }},
       {"train", "a batch size of 0", type<gantry::OptionError>(),
-       "gantry::train::TrainerOptions.batch_size must be >= 1, given 0",
+       "gantry::train::TrainerOptions.batch_size must be in [1, 536870912], given 0",
        [] {
          train::TrainerOptions options;
          options.batch_size = 0;

@@ -121,13 +121,13 @@ TEST_CASE("load_csv_samples: each malformed file is a DataError naming file, lin
     require_data_error("a,b,c\n1,2,3\n4,5\n", {"line 3, column 3", "2 columns, expected 3"});
   }
   SECTION("text in a number field") {
-    require_data_error("1,2\n3,abc\n", {"line 2, column 2", "'abc' is not a number", "only line 1 may be a header"});
+    require_data_error("1,2\n3,abc\n", {"line 2, column 2", "'abc' is not a number", "only the first row, line 1, may be a header"});
   }
   SECTION("a number followed by text") { require_data_error("1,2\n3,4kg\n", {"line 2, column 2", "'4kg'"}); }
   SECTION("a header after line 1") { require_data_error("1,2\nx,y\n", {"line 2, column 1", "'x'"}); }
   SECTION("a first line mixing names and numbers is data, and its text an error") {
     require_data_error("x,2\n1,2\n",
-                       {"line 1, column 1", "'x' is not a number", "header on line 1 must hold names only"});
+                       {"line 1, column 1", "'x' is not a number", "a header must hold names only"});
   }
   SECTION("an empty field") { require_data_error("1,2,3\n3,,4\n", {"line 2, column 2", "empty field"}); }
   SECTION("NaN") { require_data_error("1,2\n3,4\nnan,5\n", {"line 3, column 1", "not finite"}); }

@@ -665,7 +665,7 @@ TEST_CASE("a truncated, corrupted or mismatched checkpoint is refused and change
            "the generator_optimizer was saved with beta1 = 0, the receiving optimizer has 0.5");
     auto other_scalar = make_trainer<float>(gantry::WganGp{}, optim::Adam<float>(gan_adam()),
                                             optim::Adam<float>(gan_adam()), options, 1);
-    refuse(train::checkpoint_bytes(other_scalar), "was saved with scalar F32, the receiving trainer's is F64");
+    refuse(train::checkpoint_bytes(other_scalar), "was saved with scalar 'F32', the receiving trainer's is F64");
     refuse(train::checkpoint_bytes(source), "holds no EMA generator (it was saved without one)");
   }
   SECTION("a file that does not exist") {

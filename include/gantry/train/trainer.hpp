@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,10 @@ inline Schedule schedule_from_name(const std::string& name) {
 }
 
 struct TrainerOptions {
+  /// The largest batch: BLAS (EIGEN_USE_BLAS) takes matrix dimensions as 32-bit ints, and a batch is a dimension
+  /// of every product of a step (up to 3 x batch_size columns with interpolates).
+  static constexpr Index max_batch_size = (Index{1} << 31) / 4;
+
   Index batch_size = 256;
   Index n_critic = 5;                      ///< critic steps per generator step (alternating only; 1 when simultaneous)
   Schedule schedule = Schedule::alternating;
@@ -50,7 +55,8 @@ struct TrainerOptions {
 
   void validate() const {
     constexpr const char* owner = "gantry::train::TrainerOptions";
-    gantry::detail::require(batch_size >= 1, owner, "batch_size", batch_size, ">= 1");
+    gantry::detail::require(batch_size >= 1 && batch_size <= max_batch_size, owner, "batch_size", batch_size,
+                            gantry::detail::message("in [1, ", max_batch_size, "]"));
     gantry::detail::require(n_critic >= 1, owner, "n_critic", n_critic, ">= 1");
     gantry::detail::require(schedule == Schedule::alternating || n_critic == 1, owner, "n_critic", n_critic,
                             "1 with the simultaneous schedule (both players step once at the same point)");
@@ -112,8 +118,10 @@ class Trainer {
   Stats fit(Index iterations, Callbacks&&... callbacks) {
     if (iterations < 0)
       throw OptionError(gantry::detail::message("gantry::train::Trainer::fit: iterations must be >= 0, given ", iterations));
+    const Index target = gantry::detail::checked_sum(iteration_, iterations, "gantry::train::Trainer::fit",
+                                                     "the iteration counter after fit (iteration + iterations)");
     const auto start = std::chrono::steady_clock::now();
-    target_ = iteration_ + iterations;
+    target_ = target;
     dispatch_train_begin(*this, callbacks...);
     Stats stats;
     for (Index i = 0; i < iterations; ++i) {
@@ -129,6 +137,9 @@ class Trainer {
   /// One generator iteration under the schedule. With the divergence guard on, an exception thrown during the
   /// iteration (a divergence, non-finite data from a sampler) leaves the trainer as it was before it.
   Stats step() {
+    if (iteration_ == std::numeric_limits<Index>::max())
+      throw OptionError(gantry::detail::message("gantry::train::Trainer::step: iteration ", iteration_,
+                                                " is the largest 64-bit count; one more would overflow it"));
     if (!options_.divergence_guard) return unguarded_step();
     guard_.save(generator_, critic_, critic_optimizer_, generator_optimizer_, rng_);
     try {
