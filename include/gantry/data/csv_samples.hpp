@@ -116,6 +116,14 @@ inline std::string describe_line(std::string_view line) {
   return "";
 }
 
+/// Why a row holds text: the line's look if it says something, else where the header may be.
+inline std::string describe_text_line(std::string_view line, bool first_row, std::size_t first_data_line) {
+  std::string look = describe_line(line);
+  if (!look.empty()) return look;
+  if (first_row) return " (a header must hold names only: this first row mixes names and numbers)";
+  return gantry::detail::message(" (only the first row, line ", first_data_line, ", may be a header of names)");
+}
+
 }  // namespace detail
 
 /// Reads a CSV file of points, one point per row, comma separated, into a (dimension x n) matrix:
@@ -186,12 +194,8 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
           throw DataError(
               gantry::detail::message(detail::csv_where(path, line_number, c + 1), "empty field, expected a number"));
         case detail::FieldParse::text:
-          throw DataError(gantry::detail::message(
-              detail::csv_where(path, line_number, c + 1), shown, " is not a number",
-              first_row ? std::string(" (a header must hold names only: this first row mixes names and numbers)")
-                        : gantry::detail::message(" (only the first row, line ", first_data_line,
-                                                  ", may be a header of names)"),
-              detail::describe_line(line)));
+          throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), shown, " is not a number",
+                                                  detail::describe_text_line(line, first_row, first_data_line)));
         case detail::FieldParse::out_of_range:
           throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), shown,
                                                   " is out of the range of double"));
