@@ -6,6 +6,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/quote.hpp"
 #include "gantry/core/rng.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
