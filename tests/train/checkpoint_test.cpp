@@ -354,7 +354,7 @@ TEST_CASE("the metadata names the run in plain strings", "[train][checkpoint]") 
   CHECK(m.at("schedule") == "alternating");
   CHECK(m.at("policy") == "wasserstein+gradient_penalty");
   CHECK(m.at("policy_settings") ==
-        R"({"objective":"wasserstein","regularizers":[{"type":"gradient_penalty","name":"gradient_penalty","lambda":5,"one_sided":false,"at":"interpolates"}]})");
+        R"({"objective":"wasserstein","regularizers":[{"type":"gradient_penalty","name":"gradient_penalty","lambda":5,"one_sided":false,"at":"interpolates","center":1}]})");
   CHECK(m.at("gantry_version") == gantry::detail::message(gantry::version_major, ".", gantry::version_minor, ".",
                                                           gantry::version_patch));
   CHECK(m.at("critic") == R"({"sizes":[2,8,8,1],"activation":"relu","bias":true})");

@@ -164,6 +164,7 @@ inline io::JsonValue regularizer_settings(const loss::GradientPenalty& r) {
   json.set("lambda", r.lambda);
   json.set("one_sided", r.one_sided);
   json.set("at", loss::penalty_points_name(r.at));
+  json.set("center", r.center);
   return json;
 }
 inline io::JsonValue regularizer_settings(const loss::ZeroCenteredPenalty& r) {
@@ -633,6 +634,8 @@ inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonV
   r.lambda = reader.number(json, "lambda", where);
   r.one_sided = reader.boolean(json, "one_sided", where);
   r.at = penalty_points_from_name(reader, reader.string(json, "at", where), where);
+  // Checkpoints written before the center existed penalized toward 1.
+  r.center = json.find("center") != nullptr ? reader.number(json, "center", where) : 1.0;
 }
 inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
                                        loss::ZeroCenteredPenalty& r) {

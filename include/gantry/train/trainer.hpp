@@ -18,6 +18,7 @@
 #include "gantry/train/callbacks.hpp"
 #include "gantry/train/divergence_guard.hpp"
 #include "gantry/train/evaluation.hpp"
+#include "gantry/train/evaluation_parts.hpp"
 #include "gantry/train/evaluator.hpp"
 #include "gantry/train/step_stats.hpp"
 
@@ -219,6 +220,12 @@ class Trainer {
     return result;
   }
 
+  /// The same evaluation broken into its parts (objective, each penalty, consensus) for both players; opt-in and
+  /// allocating, for studies and for inspecting a step (train/evaluation_parts.hpp).
+  EvaluationParts<Scalar> evaluate_parts(const Batch<Scalar>& batch) const {
+    return train::evaluate_parts(policy_, generator_, critic_, batch);
+  }
+
   // ---- access ----
   Mlp& generator() { return generator_; }
   const Mlp& generator() const { return generator_; }
@@ -316,11 +323,7 @@ class Trainer {
           "`set_state(State)` (to roll them back), and an optimizer of this trainer has none");
   }
 
-  void project_critic() {
-    policy_.for_each_regularizer([&](const auto& r) {
-      if constexpr (loss::is_projection_v<std::decay_t<decltype(r)>>) r.project_critic(critic_);
-    });
-  }
+  void project_critic() { policy_.project_critic(critic_); }
 
   Policy policy_;
   Mlp generator_;
