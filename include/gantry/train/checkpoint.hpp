@@ -510,13 +510,15 @@ void check_layer_norm(const CheckpointReader& reader, const std::string& name, c
   const io::JsonValue* norm = saved.find("layer_norm");
   std::vector<bool> saved_layers(static_cast<std::size_t>(receiving.layer_count()), false);
   if (norm) {
-    if (!norm->is_object()) reader.fail(where, " must be an object, given ", io::to_json(*norm));
+    if (!norm->is_object()) reader.fail(where, " must be an object, given ", CheckpointReader::shown(*norm));
     const io::JsonValue& layers = reader.field(*norm, "layers", where);
-    if (!layers.is_array()) reader.fail(where, " field 'layers' must be an array, given ", io::to_json(layers));
+    if (!layers.is_array())
+      reader.fail(where, " field 'layers' must be an array, given ", CheckpointReader::shown(layers));
     for (const io::JsonValue& layer : layers.as_array()) {
       const std::optional<std::int64_t> l = layer.as_int64();
       if (!l || *l < 0 || *l >= receiving.layer_count())
-        reader.fail(where, " field 'layers' holds ", io::to_json(layer), ", not a layer index of the receiving ", name,
+        reader.fail(where, " field 'layers' holds ", CheckpointReader::shown(layer), ", not a layer index of the receiving ",
+                    name,
                     " (0..", receiving.layer_count() - 1, ")");
       saved_layers[static_cast<std::size_t>(*l)] = true;
     }
