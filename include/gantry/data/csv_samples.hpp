@@ -194,7 +194,8 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
           throw DataError(
               gantry::detail::message(detail::csv_where(path, line_number, c + 1), "empty field, expected a number"));
         case detail::FieldParse::text:
-          throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), shown, " is not a number",
+          throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), shown,
+                                                  " is not a number",
                                                   detail::describe_text_line(line, first_row, first_data_line)));
         case detail::FieldParse::out_of_range:
           throw DataError(gantry::detail::message(detail::csv_where(path, line_number, c + 1), shown,
@@ -213,11 +214,13 @@ Matrix<Scalar> load_csv_samples(const std::filesystem::path& path) {
     ++rows;
   }
   if (file.bad())
-    throw IoError(gantry::detail::message(where, ": reading ", detail::csv_path(path), " failed after line ", line_number));
+    throw IoError(
+        gantry::detail::message(where, ": reading ", detail::csv_path(path), " failed after line ", line_number));
   if (rows == 0)
-    throw DataError(gantry::detail::message(where, ": ", detail::csv_path(path), " line ", line_number + 1, ", column 1: ",
-                                            line_number == 0 ? "the file is empty" : "the file has no data rows",
-                                            ", expected at least one row of numbers"));
+    throw DataError(
+        gantry::detail::message(where, ": ", detail::csv_path(path), " line ", line_number + 1,
+                                ", column 1: ", line_number == 0 ? "the file is empty" : "the file has no data rows",
+                                ", expected at least one row of numbers"));
 
   Matrix<Scalar> samples(static_cast<Index>(columns), static_cast<Index>(rows));
   for (std::size_t r = 0; r < rows; ++r)

@@ -326,8 +326,9 @@ class JsonParser {
  private:
   template <class... Parts>
   [[noreturn]] void fail(std::size_t at, Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::io::parse_json: ", gantry::detail::escaped(options_.source, 4096), ": at byte ",
-                                  options_.byte_offset_base + at, ": ", std::forward<Parts>(parts)...));
+    throw IoError(gantry::detail::message("gantry::io::parse_json: ", gantry::detail::escaped(options_.source, 4096),
+                                          ": at byte ", options_.byte_offset_base + at, ": ",
+                                          std::forward<Parts>(parts)...));
   }
 
   bool at_end() const { return pos_ >= text_.size(); }

@@ -402,19 +402,21 @@ class SafetensorsFile {
     constexpr DType wanted = detail::DTypeOf<T>::value;
     const Entry& tensor = entry(name, "copy_to");
     if (tensor.dtype != wanted)
-      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has dtype ", dtype_name(tensor.dtype), ", cannot be read as ",
-           dtype_name(wanted));
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has dtype ", dtype_name(tensor.dtype),
+           ", cannot be read as ", dtype_name(wanted));
     if (count != tensor.count)
-      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has ", tensor.count, " elements (shape ", detail::shape_text(tensor.shape),
-           "), the destination has ", count);
-    if (out == nullptr && count > 0) fail("copy_to", "tensor ", gantry::detail::quoted(name), ": the destination is a null pointer");
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has ", tensor.count, " elements (shape ",
+           detail::shape_text(tensor.shape), "), the destination has ", count);
+    if (out == nullptr && count > 0)
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), ": the destination is a null pointer");
     const char* data = bytes_.data() + tensor.begin;
     if constexpr (std::is_floating_point_v<T>) {
       // A checkpoint with a NaN weight would poison training silently: refuse it, naming where.
       for (std::size_t i = 0; i < count; ++i) {
         const T value = detail::load_little_endian<T>(data + i * sizeof(T));
         if (!std::isfinite(value))
-          fail("copy_to", "tensor ", gantry::detail::quoted(name), " has a non-finite value ", value, " at flat index ", i, " (row-major)");
+          fail("copy_to", "tensor ", gantry::detail::quoted(name), " has a non-finite value ", value, " at flat index ",
+               i, " (row-major)");
       }
     }
     for (std::size_t i = 0; i < count; ++i) out[i] = detail::load_little_endian<T>(data + i * sizeof(T));
@@ -441,8 +443,8 @@ class SafetensorsFile {
 
   template <class... Parts>
   [[noreturn]] void fail(const char* function, Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::io::SafetensorsFile::", function, ": ", gantry::detail::escaped(source_, 4096), ": ",
-                                          std::forward<Parts>(parts)...));
+    throw IoError(gantry::detail::message("gantry::io::SafetensorsFile::", function, ": ",
+                                          gantry::detail::escaped(source_, 4096), ": ", std::forward<Parts>(parts)...));
   }
 
   const Entry& entry(std::string_view name, const char* function) const {
@@ -491,8 +493,8 @@ class SafetensorsFile {
       fail("parse", "__metadata__ is ", JsonValue::kind_name(value.kind()), ", expected an object of strings");
     for (const JsonMember& member : value.members()) {
       if (!member.value.is_string())
-        fail("parse", "__metadata__ value of key ", gantry::detail::quoted(member.key), " is ", JsonValue::kind_name(member.value.kind()),
-             ", expected a string");
+        fail("parse", "__metadata__ value of key ", gantry::detail::quoted(member.key), " is ",
+             JsonValue::kind_name(member.value.kind()), ", expected a string");
       metadata_.emplace(member.key, member.value.as_string());
     }
   }
@@ -501,16 +503,18 @@ class SafetensorsFile {
                    std::size_t data_begin) const {
     constexpr const char* where = "parse";
     if (!value.is_object())
-      fail(where, "tensor ", gantry::detail::quoted(name), ": entry is ", JsonValue::kind_name(value.kind()), ", expected an object");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": entry is ", JsonValue::kind_name(value.kind()),
+           ", expected an object");
     for (const JsonMember& field : value.members())
       if (field.key != "dtype" && field.key != "shape" && field.key != "data_offsets")
-        fail(where, "tensor ", gantry::detail::quoted(name), ": unknown field ", gantry::detail::quoted(field.key), " (expected dtype, shape, data_offsets)");
+        fail(where, "tensor ", gantry::detail::quoted(name), ": unknown field ", gantry::detail::quoted(field.key),
+             " (expected dtype, shape, data_offsets)");
     const auto field = [&](const char* key, JsonValue::Kind kind, const char* expected) -> const JsonValue& {
       const JsonValue* found = value.find(key);
       if (found == nullptr) fail(where, "tensor ", gantry::detail::quoted(name), ": missing field '", key, "'");
       if (found->kind() != kind)
-        fail(where, "tensor ", gantry::detail::quoted(name), ": field '", key, "' is ", JsonValue::kind_name(found->kind()), ", expected ",
-             expected);
+        fail(where, "tensor ", gantry::detail::quoted(name), ": field '", key, "' is ",
+             JsonValue::kind_name(found->kind()), ", expected ", expected);
       return *found;
     };
 
@@ -518,8 +522,8 @@ class SafetensorsFile {
     const std::string& dtype_text = field("dtype", JsonValue::Kind::String, "a string").as_string();
     const std::optional<DType> dtype = dtype_from_name(dtype_text);
     if (!dtype)
-      fail(where, "tensor ", gantry::detail::quoted(name), ": unknown or unsupported dtype ", gantry::detail::quoted(dtype_text),
-           " (gantry reads F32, F64, I64, U64, U8)");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": unknown or unsupported dtype ",
+           gantry::detail::quoted(dtype_text), " (gantry reads F32, F64, I64, U64, U8)");
     tensor.dtype = *dtype;
 
     const std::vector<JsonValue>& dims = field("shape", JsonValue::Kind::Array, "an array").as_array();
@@ -527,21 +531,23 @@ class SafetensorsFile {
       const std::optional<std::int64_t> dim = dims[i].as_int64();
       if (!dim || *dim < 0) {
         const bool negative = dims[i].is_number() && dims[i].as_double() < 0;
-        fail(where, "tensor ", gantry::detail::quoted(name), ": shape[", i, "] = ", dims[i].is_number() ? to_json(dims[i]) : "non-number",
+        fail(where, "tensor ", gantry::detail::quoted(name), ": shape[", i,
+             "] = ", dims[i].is_number() ? to_json(dims[i]) : "non-number",
              negative ? " is negative" : " is not an integer in [0, 2^63)");
       }
       tensor.shape.push_back(*dim);
     }
     const std::optional<std::size_t> count = detail::element_count(tensor.shape, tensor.dtype);
     if (!count)
-      fail(where, "tensor ", gantry::detail::quoted(name), ": shape ", detail::shape_text(tensor.shape), " of ", dtype_name(tensor.dtype),
-           " overflows (its byte size does not fit in 64 bits)");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": shape ", detail::shape_text(tensor.shape), " of ",
+           dtype_name(tensor.dtype), " overflows (its byte size does not fit in 64 bits)");
     tensor.count = *count;
 
     const std::vector<JsonValue>& offsets =
         field("data_offsets", JsonValue::Kind::Array, "an array [begin, end]").as_array();
     if (offsets.size() != 2)
-      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets has ", offsets.size(), " entries, expected 2 [begin, end]");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets has ", offsets.size(),
+           " entries, expected 2 [begin, end]");
     std::uint64_t bounds[2] = {0, 0};
     for (std::size_t i = 0; i < 2; ++i) {
       const std::optional<std::uint64_t> bound = offsets[i].as_uint64();
@@ -551,10 +557,11 @@ class SafetensorsFile {
       bounds[i] = *bound;
     }
     const auto [begin, end] = bounds;
-    if (begin > end) fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] has begin > end");
+    if (begin > end)
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] has begin > end");
     if (end > data_size)
-      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] reach beyond the data section of ",
-           data_size, " bytes");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end,
+           "] reach beyond the data section of ", data_size, " bytes");
     const std::size_t needed = tensor.count * dtype_size(tensor.dtype);
     if (end - begin != needed)
       fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] span ", end - begin,
@@ -578,9 +585,10 @@ class SafetensorsFile {
     for (const auto* item : sorted) {
       const Entry& tensor = item->second;
       if (tensor.begin < cursor)
-        fail("parse", "tensors ", gantry::detail::quoted(previous->first), " (data_offsets [", previous->second.begin - data_begin, ", ",
-             previous->second.end - data_begin, "]) and ", gantry::detail::quoted(item->first), " (data_offsets [", tensor.begin - data_begin,
-             ", ", tensor.end - data_begin, "]) overlap");
+        fail("parse", "tensors ", gantry::detail::quoted(previous->first), " (data_offsets [",
+             previous->second.begin - data_begin, ", ", previous->second.end - data_begin, "]) and ",
+             gantry::detail::quoted(item->first), " (data_offsets [", tensor.begin - data_begin, ", ",
+             tensor.end - data_begin, "]) overlap");
       if (tensor.begin > cursor)
         fail("parse", "bytes [", cursor - data_begin, ", ", tensor.begin - data_begin,
              ") of the data section belong to no tensor (gaps are not allowed)");
