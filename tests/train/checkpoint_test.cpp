@@ -739,12 +739,21 @@ TEST_CASE("counters near INT64_MAX in a checkpoint load, and training then refus
   }
 }
 
-TEST_CASE("messages quote at most a short prefix of what a checkpoint holds, control characters escaped",
-          "[train][checkpoint][validation]") {
+namespace {
+
+/// WGAN-GP with Adam on batches of 8, initialised from `init_seed`.
+auto wgan_gp_trainer(std::uint64_t init_seed) {
   train::TrainerOptions options;
   options.batch_size = 8;
-  auto trainer = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
-                                      options, 1);
+  return make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
+                              options, init_seed);
+}
+
+}  // namespace
+
+TEST_CASE("messages quote at most a short prefix of what a checkpoint holds, control characters escaped",
+          "[train][checkpoint][validation]") {
+  auto trainer = wgan_gp_trainer(1);
   const auto before = trainer;
   const std::string escape = "\x1b]0;owned\x07\x1b[2J";  // sets the terminal's title, then clears it
   const auto message_for = [&](const std::function<void(EditableCheckpoint&)>& edit) {
@@ -779,10 +788,7 @@ TEST_CASE("messages quote at most a short prefix of what a checkpoint holds, con
 TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is refused without reading it",
           "[train][checkpoint][validation]") {
   ScratchDirectory dir;
-  train::TrainerOptions options;
-  options.batch_size = 8;
-  auto trainer = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
-                                      options, 1);
+  auto trainer = wgan_gp_trainer(1);
   const auto before = trainer;
   // Before, /dev/zero was read until memory ran out, and opening a FIFO waited forever for a writer.
   CHECK_THAT(message_of<gantry::IoError>([&] { train::load_checkpoint("/dev/zero", trainer); }),
@@ -799,8 +805,7 @@ TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is 
   // A symbolic link to a regular file is followed when reading: `latest -> run-00500` loads run-00500.
   train::save_checkpoint(dir.file("run-00500.safetensors"), trainer);
   fs::create_symlink("run-00500.safetensors", dir.file("latest.safetensors"));
-  auto other = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
-                                    options, 2);
+  auto other = wgan_gp_trainer(2);
   train::load_checkpoint(dir.file("latest.safetensors"), other);
   CHECK(same_state(other, trainer));
 }
@@ -808,10 +813,7 @@ TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is 
 TEST_CASE("saving to a symbolic link is refused: neither the link nor the file it points to changes",
           "[train][checkpoint][atomic]") {
   ScratchDirectory dir;
-  train::TrainerOptions options;
-  options.batch_size = 8;
-  auto trainer = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
-                                      options, 1);
+  auto trainer = wgan_gp_trainer(1);
   const std::string run = dir.file("run-00500.safetensors"), latest = dir.file("latest");
   train::save_checkpoint(run, trainer);
   const std::string saved = slurp(run);
