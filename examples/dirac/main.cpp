@@ -179,18 +179,29 @@ Settings parse(int argc, char** argv) {
     } else if (flag == "--generator-first") {
       if (value) fail(fmt::format("--generator-first takes no value, given {}", gantry::detail::quoted(*value)));
       s.generator_first = true;
-    }
-    else if (flag == "--steps") s.steps = static_cast<gantry::Index>(positive(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--theta") s.theta0 = parse_number(flag, next());
+    } else if (flag == "--steps") {
+      // Each run keeps its whole path (16 bytes a step, 24 runs): beyond this it would not fit in memory.
+      constexpr long long max_steps = 10000000;
+      const long long steps = parse_integer(flag, next());
+      if (steps < 1 || steps > max_steps) fail(fmt::format("--steps must be in [1, {}], given {}", max_steps, steps));
+      s.steps = static_cast<gantry::Index>(steps);
+    } else if (flag == "--theta") s.theta0 = parse_number(flag, next());
     else if (flag == "--psi") s.psi0 = parse_number(flag, next());
     else if (flag == "--gamma") s.gamma = non_negative(parse_number(flag, next()));
     else if (flag == "--lambda") s.lambda = non_negative(parse_number(flag, next()));
     else if (flag == "--clip") s.clip = positive(parse_number(flag, next()));
     else if (flag == "--sigma") s.sigma = non_negative(parse_number(flag, next()));
-    else if (flag == "--batch") s.batch = static_cast<gantry::Index>(positive(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--tolerance") s.tolerance = positive(parse_number(flag, next()));
-    else if (flag == "--seed") s.seed = static_cast<std::uint64_t>(non_negative(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--json") s.json_path = next();
+    else if (flag == "--batch") {
+      const long long batch = parse_integer(flag, next());
+      if (batch < 1 || batch > train::TrainerOptions::max_batch_size)
+        fail(fmt::format("--batch must be in [1, {}], given {}", train::TrainerOptions::max_batch_size, batch));
+      s.batch = static_cast<gantry::Index>(batch);
+    } else if (flag == "--tolerance") s.tolerance = positive(parse_number(flag, next()));
+    else if (flag == "--seed") {
+      const long long seed = parse_integer(flag, next());  // not through a double, which rounds above 2^53
+      if (seed < 0) fail(fmt::format("--seed must be >= 0, given {}", seed));
+      s.seed = static_cast<std::uint64_t>(seed);
+    } else if (flag == "--json") s.json_path = next();
     else if (flag == "--svg-dir") s.svg_dir = next();
     else fail(fmt::format("unknown option {}", gantry::detail::quoted(argv[i])));
   }

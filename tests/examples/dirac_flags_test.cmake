@@ -58,7 +58,8 @@ require("--generator-first should change the alternating run's first point"
 run_dirac(ns.json --methods r1)
 require("--loss defaults to non-saturating:\n${stdout}" stdout MATCHES "\nr1 +non_saturating +simultaneous ")
 
-foreach(bad "--methods;r5" "--loss;hinge" "--lr-critic;0" "--generator-first=yes")
+foreach(bad "--methods;r5" "--loss;hinge" "--lr-critic;0" "--generator-first=yes" "--steps;1000000000000"
+            "--batch;9223372036854775807")
   execute_process(COMMAND "${DIRAC}" ${bad} RESULT_VARIABLE status ERROR_VARIABLE stderr OUTPUT_QUIET)
   list(GET bad 0 flag)
   string(REGEX REPLACE "=.*" "" flag "${flag}")
