@@ -112,6 +112,9 @@ std::vector<Rejection> rejections() {
       {"nn", "a network of one size", type<gantry::OptionError>(),
        "gantry::nn::Mlp: sizes must list at least the input and output sizes, given 1 entries",
        [] { nn::Mlp<double>({3}); }},
+      {"nn", "sizes whose parameter count overflows int64", type<gantry::OptionError>(),
+       "gantry::nn::Mlp: layer 1 (4000000000 -> 4000000000) parameters: 4000000000 x 4000000000 overflows a 64-bit index",
+       [] { nn::Mlp<float>({2, 4000000000, 4000000000, 2}); }},
       {"nn", "input rows != network input size", type<gantry::ShapeError>(),
        "gantry::nn::Mlp::forward: input x expects shape 2x*, given 3x5",
        [net] { net(Matrix<double>::Ones(3, 5)); }},
@@ -282,6 +285,9 @@ std::vector<Rejection> rejections() {
       {"loss", "a NaN gradient-penalty lambda", type<gantry::OptionError>(),
        "gantry::loss::GradientPenalty.lambda must be finite and >= 0, given nan",
        [] { loss::GradientPenalty{nan}.validate(); }},
+      {"loss", "a negative gradient-penalty center", type<gantry::OptionError>(),
+       "gantry::loss::GradientPenalty.center must be finite and >= 0, given -2",
+       [] { loss::GradientPenalty{1.0, false, loss::PenaltyPoints::interpolates, -2.0}.validate(); }},
       {"loss", "a negative R1 gamma", type<gantry::OptionError>(),
        "gantry::loss::ZeroCenteredPenalty.gamma must be finite and >= 0, given -2",
        [] { loss::ZeroCenteredPenalty{-2.0}.validate(); }},
@@ -325,7 +331,7 @@ std::vector<Rejection> rejections() {
          data::CsvSampler<double>{points};
        }},
       {"data", "a CSV file that does not exist", type<gantry::IoError>(),
-       "gantry::data::load_csv_samples: cannot open '" + missing_directory + "' for reading",
+       "gantry::data::load_csv_samples: cannot open '" + missing_directory + "' for reading: No such file or directory",
        [missing_directory] { data::load_csv_samples<double>(missing_directory); }},
       {"data", "text in a CSV field", type<gantry::DataError>(),
        "gantry::data::load_csv_samples: '" + csv_with_text + "' line 3, column 2: 'abc'",
@@ -362,7 +368,7 @@ std::vector<Rejection> rejections() {
          trainer_with(options);
        }},
       {"train", "a batch size of 0", type<gantry::OptionError>(),
-       "gantry::train::TrainerOptions.batch_size must be >= 1, given 0",
+       "gantry::train::TrainerOptions.batch_size must be in [1, 536870912], given 0",
        [] {
          train::TrainerOptions options;
          options.batch_size = 0;
@@ -428,6 +434,21 @@ std::vector<Rejection> rejections() {
          batch.z = Matrix<double>::Zero(2, 3);
          trainer.evaluate(batch);
        }},
+      {"train", "an iteration counter that fit would overflow", type<gantry::OptionError>(),
+       "gantry::train::Trainer::fit: the iteration counter after fit (iteration + iterations): 9223372036854775807 + 1 "
+       "overflows a 64-bit index",
+       [] {
+         auto trainer = trainer_with({});
+         trainer.set_iteration(std::numeric_limits<Index>::max());
+         trainer.fit(1);
+       }},
+      {"train", "a checkpoint read from a device", type<gantry::IoError>(),
+       "gantry::train::load_checkpoint: '/dev/zero': gantry::io::SafetensorsFile::read: '/dev/zero' is a character "
+       "device, not a regular file",
+       [] {
+         auto trainer = trainer_with({});
+         train::load_checkpoint("/dev/zero", trainer);
+       }},
       {"train", "an EMA decay of 1", type<gantry::OptionError>(), "gantry::train::EmaOptions.decay must be in [0, 1), given 1",
        [] { train::EmaGenerator<double>(1.0); }},
       {"train", "an EMA read before any average", type<gantry::OptionError>(),
@@ -477,6 +498,18 @@ std::vector<Rejection> rejections() {
       {"io", "an atomic write into a missing directory", type<gantry::IoError>(),
        "gantry::io::write_file_atomically: cannot create a temporary file",
        [missing_directory] { io::write_file_atomically(missing_directory, "bytes"); }},
+      {"io", "an atomic write to a symbolic link", type<gantry::IoError>(),
+       "' is a symbolic link (to 'elsewhere'), which a save neither replaces nor writes through",
+       [] {
+         const std::string link = scratch_path("link");
+         fs::create_symlink("elsewhere", link);
+         try {
+           io::write_file_atomically(link, "bytes");
+         } catch (...) {
+           fs::remove(link);
+           throw;
+         }
+       }},
       {"io", "a plot grid of 0 cells", type<gantry::OptionError>(), "gantry::io::grid_cell_centers: nx and ny must be >= 1, given 0",
        [] { io::grid_cell_centers(io::PlotBounds{}, 0, 3); }},
 

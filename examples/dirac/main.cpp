@@ -39,8 +39,22 @@ constexpr const char* verdict_rule =
     "tenth; 'stalls' if the point moved less than 1e-3 x d0 in total over the last tenth; 'diverges' if the smallest d "
     "of the last tenth exceeds 1.25x the largest d of the first tenth; else 'oscillates'";
 
+/// The sigmoid-loss objective of the regularized methods (--loss).
+enum class LossChoice { non_saturating, minimax };
+
+const char* const method_names[] = {"gan", "ns_gan", "wgan_clip", "wgan_gp", "consensus", "r1", "r2", "instance_noise"};
+
 struct Settings {
   double learning_rate = 0.1;
+  std::optional<double> lr_critic, lr_generator;  // per player; default learning_rate
+  std::vector<std::string> methods;               // empty: every method
+  LossChoice loss = LossChoice::non_saturating;
+  bool generator_first = false;
+  double critic_lr() const { return lr_critic ? *lr_critic : learning_rate; }
+  double generator_lr() const { return lr_generator ? *lr_generator : learning_rate; }
+  bool wants(const std::string& method) const {
+    return methods.empty() || std::find(methods.begin(), methods.end(), method) != methods.end();
+  }
   gantry::Index steps = 1000;
   double theta0 = 1.0;
   double psi0 = 1.0;
@@ -59,6 +73,13 @@ const char* usage =
     "usage: dirac [options]\n"
     "Trains the Dirac-GAN with every method and schedule through gantry::train::Trainer (gradient descent).\n"
     "  --lr X          learning rate of both players (default 0.1)\n"
+    "  --lr-critic X   the critic's learning rate (default --lr)\n"
+    "  --lr-generator X  the generator's learning rate (default --lr); with two rates rho(0,0) is n/a\n"
+    "  --methods LIST  comma-separated methods to run: gan, ns_gan, wgan_clip, wgan_gp, consensus, r1, r2,\n"
+    "                  instance_noise (default all)\n"
+    "  --loss NAME     non-saturating or minimax: the objective of consensus, r1, r2 and instance_noise\n"
+    "                  (default non-saturating; gan and ns_gan are the two unregularized losses themselves)\n"
+    "  --generator-first  alternating runs take the generator step before the critic steps\n"
     "  --steps N       generator iterations per run (default 1000)\n"
     "  --theta X       start theta (default 1)\n"
     "  --psi X         start psi (default 1)\n"
@@ -69,7 +90,7 @@ const char* usage =
     "  --batch N       batch size; only instance noise is random, the rest see identical samples (default 256)\n"
     "  --tolerance X   'converges' threshold, relative to the start distance (default 0.05)\n"
     "  --seed N        trainer seed (default 1)\n"
-    "  --json PATH     also write the table as JSON\n"
+    "  --json PATH     also write the table and each run's trajectory as JSON\n"
     "  --svg-dir DIR   phase portraits, one SVG per method (default dirac_svg)\n"
     "  --help          this text\n";
 
@@ -86,7 +107,8 @@ double parse_number(const std::string& flag, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size() || !std::isfinite(value)) fail(fmt::format("{} expects a number, given '{}'", flag, text));
+  if (used == 0 || used != text.size() || !std::isfinite(value))
+    fail(fmt::format("{} expects a number, given {}", flag, gantry::detail::quoted(text)));
   return value;
 }
 
@@ -98,8 +120,25 @@ long long parse_integer(const std::string& flag, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size()) fail(fmt::format("{} expects an integer, given '{}'", flag, text));
+  if (used == 0 || used != text.size())
+    fail(fmt::format("{} expects an integer, given {}", flag, gantry::detail::quoted(text)));
   return value;
+}
+
+std::vector<std::string> parse_methods(const std::string& list) {
+  std::vector<std::string> methods;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = list.find(',', start);
+    const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (std::find(std::begin(method_names), std::end(method_names), name) == std::end(method_names))
+      fail(fmt::format("--methods: unknown method {} (expected gan, ns_gan, wgan_clip, wgan_gp, consensus, r1, r2 or "
+                       "instance_noise)",
+                       gantry::detail::quoted(name)));
+    if (std::find(methods.begin(), methods.end(), name) == methods.end()) methods.push_back(name);
+    if (comma == std::string::npos) return methods;
+    start = comma + 1;
+  }
 }
 
 Settings parse(int argc, char** argv) {
@@ -129,19 +168,42 @@ Settings parse(int argc, char** argv) {
       return v;
     };
     if (flag == "--lr") s.learning_rate = positive(parse_number(flag, next()));
-    else if (flag == "--steps") s.steps = static_cast<gantry::Index>(positive(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--theta") s.theta0 = parse_number(flag, next());
+    else if (flag == "--lr-critic") s.lr_critic = positive(parse_number(flag, next()));
+    else if (flag == "--lr-generator") s.lr_generator = positive(parse_number(flag, next()));
+    else if (flag == "--methods") s.methods = parse_methods(next());
+    else if (flag == "--loss") {
+      const std::string name = next();
+      if (name == "non-saturating") s.loss = LossChoice::non_saturating;
+      else if (name == "minimax") s.loss = LossChoice::minimax;
+      else fail(fmt::format("--loss expects non-saturating or minimax, given {}", gantry::detail::quoted(name)));
+    } else if (flag == "--generator-first") {
+      if (value) fail(fmt::format("--generator-first takes no value, given {}", gantry::detail::quoted(*value)));
+      s.generator_first = true;
+    } else if (flag == "--steps") {
+      // Each run keeps its whole path (16 bytes a step, 24 runs): beyond this it would not fit in memory.
+      constexpr long long max_steps = 10000000;
+      const long long steps = parse_integer(flag, next());
+      if (steps < 1 || steps > max_steps) fail(fmt::format("--steps must be in [1, {}], given {}", max_steps, steps));
+      s.steps = static_cast<gantry::Index>(steps);
+    } else if (flag == "--theta") s.theta0 = parse_number(flag, next());
     else if (flag == "--psi") s.psi0 = parse_number(flag, next());
     else if (flag == "--gamma") s.gamma = non_negative(parse_number(flag, next()));
     else if (flag == "--lambda") s.lambda = non_negative(parse_number(flag, next()));
     else if (flag == "--clip") s.clip = positive(parse_number(flag, next()));
     else if (flag == "--sigma") s.sigma = non_negative(parse_number(flag, next()));
-    else if (flag == "--batch") s.batch = static_cast<gantry::Index>(positive(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--tolerance") s.tolerance = positive(parse_number(flag, next()));
-    else if (flag == "--seed") s.seed = static_cast<std::uint64_t>(non_negative(static_cast<double>(parse_integer(flag, next()))));
-    else if (flag == "--json") s.json_path = next();
+    else if (flag == "--batch") {
+      const long long batch = parse_integer(flag, next());
+      if (batch < 1 || batch > train::TrainerOptions::max_batch_size)
+        fail(fmt::format("--batch must be in [1, {}], given {}", train::TrainerOptions::max_batch_size, batch));
+      s.batch = static_cast<gantry::Index>(batch);
+    } else if (flag == "--tolerance") s.tolerance = positive(parse_number(flag, next()));
+    else if (flag == "--seed") {
+      const long long seed = parse_integer(flag, next());  // not through a double, which rounds above 2^53
+      if (seed < 0) fail(fmt::format("--seed must be >= 0, given {}", seed));
+      s.seed = static_cast<std::uint64_t>(seed);
+    } else if (flag == "--json") s.json_path = next();
     else if (flag == "--svg-dir") s.svg_dir = next();
-    else fail(fmt::format("unknown option '{}'", argv[i]));
+    else fail(fmt::format("unknown option {}", gantry::detail::quoted(argv[i])));
   }
   if (s.theta0 == 0 && s.psi0 == 0) fail("the start point must differ from the equilibrium (0, 0)");
   return s;
@@ -162,12 +224,13 @@ struct Method {
 };
 
 struct Row {
-  std::string method, policy, schedule;
+  std::string method, policy, loss, schedule;
   gantry::Index n_critic = 1;
   double theta = 0, psi = 0, distance = 0;
   std::string verdict;
   std::optional<double> spectral_radius;  ///< of one iteration's Jacobian at (0, 0)
   std::optional<Pair> measured, closed;
+  std::vector<std::array<double, 2>> trajectory;  ///< (theta, psi) at the start and after each iteration
 };
 
 struct Recorder {
@@ -222,6 +285,7 @@ struct Study {
 
   template <class Policy>
   void run(const Method& method, const Policy& policy) {
+    if (!settings.wants(method.name)) return;
     methods.push_back(method);
     std::optional<Pair> measured;
     try {
@@ -244,12 +308,15 @@ struct Study {
       options.n_critic = config.n_critic;
       options.schedule = config.schedule;
       options.seed = settings.seed;
-      gantry::optim::SgdOptions sgd;
-      sgd.learning_rate = settings.learning_rate;
+      options.generator_first = settings.generator_first && config.schedule == train::Schedule::alternating;
+      gantry::optim::SgdOptions critic_sgd, generator_sgd;
+      critic_sgd.learning_rate = settings.critic_lr();
+      generator_sgd.learning_rate = settings.generator_lr();
       auto trainer = train::make_trainer(policy, metrics::dirac_generator(settings.theta0),
                                          metrics::dirac_critic(settings.psi0), gantry::data::Dirac<double>(1),
-                                         gantry::data::ConstantNoise<double>(1, 1.0), gantry::optim::Sgd<double>(sgd),
-                                         gantry::optim::Sgd<double>(sgd), options);
+                                         gantry::data::ConstantNoise<double>(1, 1.0),
+                                         gantry::optim::Sgd<double>(critic_sgd),
+                                         gantry::optim::Sgd<double>(generator_sgd), options);
       std::vector<std::array<double, 2>> path{{settings.theta0, settings.psi0}};
       path.reserve(static_cast<std::size_t>(settings.steps) + 1);
       try {
@@ -261,20 +328,25 @@ struct Study {
       Row row;
       row.method = method.name;
       row.policy = policy.name();
+      row.loss = policy.objective.name();
       row.schedule = train::schedule_name(config.schedule);
       row.n_critic = config.n_critic;
       row.theta = path.back()[0];
       row.psi = path.back()[1];
       row.distance = std::hypot(row.theta, row.psi);
       row.verdict = verdict_of(path, settings.tolerance);
-      try {
-        row.spectral_radius =
-            metrics::dirac_update_jacobian(policy, options, settings.learning_rate, 0.0, 0.0).spectral_radius;
-      } catch (const gantry::OptionError&) {
+      // The update Jacobian takes one learning rate for both players: with two, there is none to show.
+      if (settings.critic_lr() == settings.generator_lr()) {
+        try {
+          row.spectral_radius =
+              metrics::dirac_update_jacobian(policy, options, settings.critic_lr(), 0.0, 0.0).spectral_radius;
+        } catch (const gantry::OptionError&) {
+        }
       }
       row.measured = measured;
       row.closed = method.closed_form;
-      rows.push_back(row);
+      row.trajectory = path;
+      rows.push_back(std::move(row));
 
       gantry::io::Trajectory trajectory;
       trajectory.name = config.schedule == train::Schedule::simultaneous
@@ -292,7 +364,10 @@ struct Study {
       const double half = 2.5 * std::max({1.0, std::abs(settings.theta0), std::abs(settings.psi0)});
       gantry::io::PlotBounds bounds{-half, half, -half, half};
       gantry::io::VectorFieldOptions figure;
-      figure.title = fmt::format("Dirac-GAN: {} ({}), lr {}", method.name, policy.name(), settings.learning_rate);
+      figure.title = settings.critic_lr() == settings.generator_lr()
+                         ? fmt::format("Dirac-GAN: {} ({}), lr {}", method.name, policy.name(), settings.critic_lr())
+                         : fmt::format("Dirac-GAN: {} ({}), lr critic {}, generator {}", method.name, policy.name(),
+                                       settings.critic_lr(), settings.generator_lr());
       figure.grid_size = 21;
       // The arrows are the field the trainer follows, evaluated by train::Evaluator (metrics::dirac_field).
       const auto field = [&](double theta, double psi) -> Eigen::Vector2d {
@@ -307,21 +382,26 @@ struct Study {
 
 void print_table(const Study& study) {
   const Settings& s = study.settings;
-  fmt::print("Dirac-GAN, gradient descent: lr {}, {} iterations from (theta, psi) = ({}, {}), batch {}, seed {}\n",
-             s.learning_rate, s.steps, s.theta0, s.psi0, s.batch, s.seed);
+  const std::string rates = s.critic_lr() == s.generator_lr()
+                                ? fmt::format("lr {}", s.critic_lr())
+                                : fmt::format("lr critic {}, generator {}", s.critic_lr(), s.generator_lr());
+  fmt::print("Dirac-GAN, gradient descent: {}, {} iterations from (theta, psi) = ({}, {}), batch {}, seed {}{}\n", rates,
+             s.steps, s.theta0, s.psi0, s.batch, s.seed, s.generator_first ? ", generator first" : "");
   fmt::print("gamma {} (R1, R2, consensus), lambda {} (WGAN-GP), clip {} (WGAN), sigma {} (instance noise)\n\n",
              s.gamma, s.lambda, s.clip, s.sigma);
-  fmt::print("{:<15} {:<15} {:>9} {:>10} {:<11} {:>8}  {:<30} {:<30} {:>9}\n", "method", "schedule", "n_critic",
-             "distance", "verdict", "rho(0,0)", "eigenvalues (library)", "closed form", "|diff|");
+  fmt::print("{:<15} {:<15} {:<15} {:>9} {:>10} {:<11} {:>8}  {:<30} {:<30} {:>9}\n", "method", "loss", "schedule",
+             "n_critic", "distance", "verdict", "rho(0,0)", "eigenvalues (library)", "closed form", "|diff|");
   for (const Row& r : study.rows) {
     const auto diff = pair_difference(r.measured, r.closed);
-    fmt::print("{:<15} {:<15} {:>9} {:>10.3e} {:<11} {:>8}  {:<30} {:<30} {:>9}\n", r.method, r.schedule, r.n_critic,
+    fmt::print("{:<15} {:<15} {:<15} {:>9} {:>10.3e} {:<11} {:>8}  {:<30} {:<30} {:>9}\n", r.method, r.loss, r.schedule,
+               r.n_critic,
                r.distance, r.verdict, r.spectral_radius ? fmt::format("{:.5f}", *r.spectral_radius) : "n/a",
                format_pair(r.measured), format_pair(r.closed), diff ? fmt::format("{:.1e}", *diff) : "n/a");
   }
   fmt::print("\nverdict: {} (tolerance {}).\n", verdict_rule, s.tolerance);
   fmt::print("rho(0,0): spectral radius of the Jacobian of one training iteration at the equilibrium "
-             "(metrics::dirac_update_jacobian; < 1 converges locally, > 1 repels, = 1 neither).\n");
+             "(metrics::dirac_update_jacobian; < 1 converges locally, > 1 repels, = 1 neither{}).\n",
+             s.critic_lr() == s.generator_lr() ? "" : "; n/a with two learning rates, which it does not take");
   fmt::print("closed forms (Mescheder et al. 2018, f'(0) = 1/2, f''(0) = -1/4 for f(t) = -log(1 + e^-t); f'(0) = 1 for "
              "WGAN):\n");
   for (const Method& m : study.methods)
@@ -334,6 +414,12 @@ void write_json(const Study& study, const std::string& path) {
   json.begin_object();
   json.key("settings").begin_object();
   json.field("learning_rate", s.learning_rate).field("steps", s.steps).field("theta0", s.theta0).field("psi0", s.psi0);
+  json.field("lr_critic", s.critic_lr()).field("lr_generator", s.generator_lr());
+  json.field("loss", s.loss == LossChoice::minimax ? "minimax" : "non-saturating");
+  json.field("generator_first", s.generator_first);
+  json.key("methods").begin_array();
+  for (const Method& m : study.methods) json.value(m.name);
+  json.end_array();
   json.field("gamma", s.gamma).field("lambda", s.lambda).field("clip", s.clip).field("sigma", s.sigma);
   json.field("batch", s.batch).field("tolerance", s.tolerance).field("seed", s.seed);
   json.end_object();
@@ -350,7 +436,8 @@ void write_json(const Study& study, const std::string& path) {
   json.key("rows").begin_array();
   for (const Row& r : study.rows) {
     json.begin_object();
-    json.field("method", r.method).field("policy", r.policy).field("schedule", r.schedule).field("n_critic", r.n_critic);
+    json.field("method", r.method).field("policy", r.policy).field("loss", r.loss).field("schedule", r.schedule);
+    json.field("n_critic", r.n_critic);
     json.field("theta", r.theta).field("psi", r.psi).field("distance", r.distance).field("verdict", r.verdict);
     json.key("spectral_radius");
     if (r.spectral_radius)
@@ -366,11 +453,53 @@ void write_json(const Study& study, const std::string& path) {
       json.value(*d);
     else
       json.null();
+    // [[theta, psi], ...]: the start, then the point after each iteration (non-finite entries as null).
+    json.key("trajectory").begin_array();
+    for (const auto& point : r.trajectory) {
+      json.begin_array();
+      for (const double x : point) {
+        if (std::isfinite(x))
+          json.value(x);
+        else
+          json.null();
+      }
+      json.end_array();
+    }
+    json.end_array();
     json.end_object();
   }
   json.end_array();
   json.end_object();
   json.save(path);
+}
+
+/// Every method; consensus, r1, r2 and instance_noise under the sigmoid-loss `Objective` (--loss).
+template <class Objective>
+void run_methods(Study& study) {
+  const Settings& s = study.settings;
+  const double fp = 0.5, fpp = -0.25;  // f'(0), f''(0) of f(t) = -log(1 + exp(-t))
+  const double g = s.gamma;
+
+  study.run({"gan", "+-i f'(0)", closed_pair(0.0, -fp * fp), ""}, gantry::Vanilla{});
+  study.run({"ns_gan", "+-i f'(0)", closed_pair(0.0, -fp * fp), ""}, gantry::NonSaturating{});
+  study.run({"wgan_clip", "+-i f'(0), f(t) = t (clipping is inactive near (0, 0))", closed_pair(0.0, -1.0), ""},
+            gantry::WganClip(loss::Wasserstein{}, loss::WeightClipping{s.clip}));
+  study.run({"wgan_gp", "", std::nullopt,
+             "none: the penalty's gradient 2 lambda (|psi| - 1) sign(psi) jumps by 4 lambda across psi = 0; runs "
+             "slide to (2 lambda, 0), where the one-sided field vanishes, until round-off pushes them across"},
+            gantry::WganGp(loss::Wasserstein{}, loss::GradientPenalty{s.lambda}));
+  study.run({"consensus", "-gamma f'(0)^2 +- i f'(0)", closed_pair(-g * fp * fp, -fp * fp), ""},
+            gantry::Policy<Objective, loss::Consensus>(Objective{}, loss::Consensus{g}));
+  study.run({"r1", "-gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)", closed_pair(-g / 2, g * g / 4 - fp * fp), ""},
+            gantry::Policy<Objective, loss::ZeroCenteredPenalty>(
+                Objective{}, loss::ZeroCenteredPenalty{g, loss::PenaltyPoints::real}));
+  study.run({"r2", "-gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)", closed_pair(-g / 2, g * g / 4 - fp * fp), ""},
+            gantry::Policy<Objective, loss::ZeroCenteredPenalty>(
+                Objective{}, loss::ZeroCenteredPenalty{g, loss::PenaltyPoints::fake}));
+  const double s2 = s.sigma * s.sigma;
+  study.run({"instance_noise", "f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)",
+             closed_pair(fpp * s2, fpp * fpp * s2 * s2 - fp * fp), ""},
+            gantry::Policy<Objective, loss::InstanceNoise>(Objective{}, loss::InstanceNoise{s.sigma}));
 }
 
 }  // namespace
@@ -379,28 +508,10 @@ int main(int argc, char** argv) {
   const Settings s = parse(argc, argv);
   try {
     Study study{s, {}, {}};
-    const double fp = 0.5, fpp = -0.25;  // f'(0), f''(0) of f(t) = -log(1 + exp(-t))
-    const double g = s.gamma;
-
-    study.run({"gan", "+-i f'(0)", closed_pair(0.0, -fp * fp), ""}, gantry::Vanilla{});
-    study.run({"ns_gan", "+-i f'(0)", closed_pair(0.0, -fp * fp), ""}, gantry::NonSaturating{});
-    study.run({"wgan_clip", "+-i f'(0), f(t) = t (clipping is inactive near (0, 0))", closed_pair(0.0, -1.0), ""},
-              gantry::WganClip(loss::Wasserstein{}, loss::WeightClipping{s.clip}));
-    study.run({"wgan_gp", "", std::nullopt,
-               "none: the penalty's gradient 2 lambda (|psi| - 1) sign(psi) jumps by 4 lambda across psi = 0; runs "
-               "slide to (2 lambda, 0), where the one-sided field vanishes, until round-off pushes them across"},
-              gantry::WganGp(loss::Wasserstein{}, loss::GradientPenalty{s.lambda}));
-    study.run({"consensus", "-gamma f'(0)^2 +- i f'(0)", closed_pair(-g * fp * fp, -fp * fp), ""},
-              gantry::Consensus(loss::NonSaturating{}, loss::Consensus{g}));
-    study.run({"r1", "-gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)", closed_pair(-g / 2, g * g / 4 - fp * fp), ""},
-              gantry::ZeroCenteredGp(loss::NonSaturating{}, loss::ZeroCenteredPenalty{g, loss::PenaltyPoints::real}));
-    study.run({"r2", "-gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)", closed_pair(-g / 2, g * g / 4 - fp * fp), ""},
-              gantry::Policy<loss::NonSaturating, loss::ZeroCenteredPenalty>(
-                  loss::NonSaturating{}, loss::ZeroCenteredPenalty{g, loss::PenaltyPoints::fake}));
-    const double s2 = s.sigma * s.sigma;
-    study.run({"instance_noise", "f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - f'(0)^2)",
-               closed_pair(fpp * s2, fpp * fpp * s2 * s2 - fp * fp), ""},
-              gantry::Policy<loss::NonSaturating, loss::InstanceNoise>(loss::NonSaturating{}, loss::InstanceNoise{s.sigma}));
+    if (s.loss == LossChoice::minimax)
+      run_methods<loss::Minimax>(study);
+    else
+      run_methods<loss::NonSaturating>(study);
 
     print_table(study);
     if (!s.json_path.empty()) {

@@ -11,6 +11,8 @@
 #include <gantry/train/ema.hpp>
 #include <gantry/train/progress_bar.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,7 +142,7 @@ struct Settings {
 };
 
 std::string bad_value(std::string_view flag, std::string_view value, std::string_view expected) {
-  return fmt::format("toy2d: bad value for {}: '{}' (expected {})", flag, value, expected);
+  return fmt::format("toy2d: bad value for {}: {} (expected {})", flag, gantry::detail::quoted(value), expected);
 }
 
 Index parse_index(std::string_view flag, std::string_view text, Index minimum, Index maximum = INT32_MAX) {
@@ -236,6 +239,36 @@ void print_help() {
       "exit status: 0 on success, 1 when training or writing fails, 2 on a bad flag or value.\n");
 }
 
+/// Refuses a run whose networks and batches cannot fit in this machine's memory, before allocating any of it
+/// (an allocation of terabytes would throw std::bad_alloc, or be granted and then kill the process).
+void check_memory(const Settings& s) {
+  const auto parameters = [&](double inputs, double outputs) {
+    double count = 0, previous = inputs;
+    for (Index l = 0; l < s.depth; ++l, previous = static_cast<double>(s.width))
+      count += (previous + 1) * static_cast<double>(s.width);
+    return count + (previous + 1) * outputs;
+  };
+  const double scalar = s.use_double ? 8 : 4;
+  const double parameter_count = parameters(static_cast<double>(s.noise_dim), 2) + parameters(2, 1);
+  // Per parameter: itself, its gradient, Adam's buffers, the divergence guard's copies (about 10 vectors).
+  // Per hidden unit and sample: the tapes' values, adjoints and tangents over up to 4 critic columns (about 36).
+  const double hidden_units = static_cast<double>(s.width) * static_cast<double>(s.depth);
+  const double bytes = scalar * (10 * parameter_count + 36 * hidden_units * static_cast<double>(s.batch)) +
+                       8.0 * static_cast<double>(s.eval_samples) * static_cast<double>(s.eval_samples);
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
+  const auto size = [](double b) {
+    return b >= 1e12 ? fmt::format("{:.1f} TB", b / 1e12) : b >= 1e9 ? fmt::format("{:.1f} GB", b / 1e9)
+                                                                     : fmt::format("{:.0f} MB", b / 1e6);
+  };
+  if (bytes > memory)
+    throw UsageError{fmt::format(
+        "toy2d: --width {} --depth {} --batch {} need about {} of memory ({:.3g} parameters), more than this "
+        "machine's {}: lower --width, --depth or --batch",
+        s.width, s.depth, s.batch, size(bytes), parameter_count, size(memory))};
+}
+
 /// Returns nullopt when --help was asked.
 std::optional<Settings> parse_arguments(int argc, char** argv) {
   Settings s;
@@ -244,7 +277,8 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") return std::nullopt;
     if (arg.rfind("--", 0) != 0)
-      throw UsageError{fmt::format("toy2d: unexpected argument '{}' (flags start with --; see --help)", arg)};
+      throw UsageError{fmt::format("toy2d: unexpected argument {} (flags start with --; see --help)",
+                                   gantry::detail::quoted(arg))};
     std::string flag = arg, value;
     bool has_value = false;
     if (const auto equals = arg.find('='); equals != std::string::npos) {
@@ -253,7 +287,8 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
       has_value = true;
     }
     if (flag == "--float" || flag == "--double") {
-      if (has_value) throw UsageError{fmt::format("toy2d: {} takes no value, given '{}'", flag, value)};
+      if (has_value)
+        throw UsageError{fmt::format("toy2d: {} takes no value, given {}", flag, gantry::detail::quoted(value))};
       s.use_double = flag == "--double";
       continue;
     }
@@ -263,7 +298,7 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
         "--schedule", "--ema",      "--noise-dim", "--seed",      "--out",        "--eval-samples", "--log-every",
         "--plot-every", "--eval-every", "--init", "--threads", "--layer-norm"};
     if (std::find(std::begin(valued), std::end(valued), flag) == std::end(valued))
-      throw UsageError{fmt::format("toy2d: unknown flag '{}' (see --help)", flag)};
+      throw UsageError{fmt::format("toy2d: unknown flag {} (see --help)", gantry::detail::quoted(flag))};
     if (!has_value) {
       if (i + 1 >= argc) throw UsageError{fmt::format("toy2d: {} needs a value (see --help)", flag)};
       value = argv[++i];
@@ -356,7 +391,7 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
   const char* preset_name = s.info().name;
   if (!s.data_csv.empty() && dataset_given)
     throw UsageError{fmt::format("toy2d: --dataset {} conflicts with --data-csv {} (give one of them)", s.dataset,
-                                 s.data_csv)};
+                                 gantry::detail::quoted(s.data_csv, 4096))};
   if (!s.data_csv.empty()) s.dataset = "csv";
   if (s.lambda && s.preset != Preset::wgan_gp)
     throw UsageError{fmt::format("toy2d: --lambda {} applies to --preset wgan-gp only, not {}", *s.lambda, preset_name)};
@@ -369,6 +404,7 @@ std::optional<Settings> parse_arguments(int argc, char** argv) {
     throw UsageError{fmt::format("toy2d: --n-critic {} needs --schedule alternating (a simultaneous step updates "
                                  "both players once)",
                                  s.resolved_n_critic())};
+  check_memory(s);
   if (s.log_every && *s.log_every > s.iterations)
     throw UsageError{bad_value("--log-every", std::to_string(*s.log_every),
                                fmt::format("at most --iterations ({})", s.iterations))};
@@ -385,7 +421,7 @@ class ToyData {
 
   explicit ToyData(const Settings& s) : sampler_(make(s)) {
     if (dimension() != 2)
-      throw gantry::DataError(gantry::detail::message("toy2d: '", s.data_csv, "' has ", dimension(),
+      throw gantry::DataError(gantry::detail::message(gantry::detail::quoted(s.data_csv, 4096), " has ", dimension(),
                                                       " columns; toy2d trains on 2-D points"));
   }
 
@@ -599,8 +635,9 @@ int run(const Settings& s) {
   std::error_code error;
   fs::create_directories(s.out, error);
   if (error || !fs::is_directory(s.out))
-    throw gantry::IoError(gantry::detail::message("toy2d: cannot create the output directory '", s.out,
-                                                  "': ", error ? error.message() : "not a directory"));
+    throw gantry::IoError(gantry::detail::message("cannot create the output directory ",
+                                                  gantry::detail::quoted(s.out, 4096), ": ",
+                                                  error ? error.message() : "not a directory"));
   const auto out_path = [&](const char* name) { return (fs::path(s.out) / name).string(); };
 
   ToyData<Scalar> toy(s);
@@ -631,6 +668,8 @@ int run(const Settings& s) {
   options.n_critic = s.resolved_n_critic();
   options.schedule = s.resolved_schedule();
   options.seed = derive_seed(s.seed, 1);
+  // A diverging run (too high a learning rate) then stops at once, naming the iteration, the step and the value.
+  options.divergence_guard = true;
   auto trainer = train::make_trainer(policy, std::move(generator), std::move(critic), toy,
                                      data::GaussianNoise<Scalar>(s.noise_dim),
                                      make_optimizer<Scalar, Optimizer>(s.resolved_lr_critic()),
@@ -836,6 +875,8 @@ int main(int argc, char** argv) {
     return settings->use_double ? dispatch<double>(*settings) : dispatch<float>(*settings);
   } catch (const gantry::Error& e) {
     fmt::print(stderr, "{}toy2d: {}\n", line_break(), e.what());
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "{}toy2d: out of memory: lower --width, --depth, --batch or --eval-samples\n", line_break());
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}toy2d: unexpected error: {}\n", line_break(), e.what());
   }

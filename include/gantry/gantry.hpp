@@ -6,6 +6,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/quote.hpp"
 #include "gantry/core/rng.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
@@ -44,6 +45,7 @@
 #include "gantry/train/batch.hpp"
 #include "gantry/train/callbacks.hpp"
 #include "gantry/train/evaluation.hpp"
+#include "gantry/train/evaluation_parts.hpp"
 #include "gantry/train/evaluator.hpp"
 #include "gantry/train/step_stats.hpp"
 #include "gantry/train/trainer.hpp"

@@ -13,6 +13,7 @@
 #include "gantry/loss/objective.hpp"
 #include "gantry/loss/regularizer.hpp"
 #include "gantry/loss/weight_clipping.hpp"
+#include "gantry/nn/mlp.hpp"
 
 namespace gantry {
 
@@ -62,6 +63,15 @@ struct Policy {
   template <class F>
   void for_each_regularizer(F&& f) const {
     std::apply([&](const auto&... r) { (f(r), ...); }, regularizers);
+  }
+
+  /// Applies every projection regularizer (weight clipping) to the critic, in order: what the trainer does after
+  /// each critic optimizer step, for a loop of your own. A no-op for a policy without one.
+  template <class Scalar>
+  void project_critic(nn::Mlp<Scalar>& critic) const {
+    for_each_regularizer([&](const auto& r) {
+      if constexpr (loss::is_projection_v<std::decay_t<decltype(r)>>) r.project_critic(critic);
+    });
   }
 
   template <class R>

@@ -7,6 +7,7 @@
 
 #include "catch.hpp"
 
+using gantry::Index;
 using gantry::Matrix;
 using gantry::test::contains;
 
@@ -37,4 +38,19 @@ TEST_CASE("require names the owner, the field, the expectation and the value", "
   } catch (const std::exception& e) {
     CHECK(std::string(e.what()).find("O.f") != std::string::npos);
   }
+}
+
+TEST_CASE("checked_product and checked_sum refuse what a 64-bit index cannot hold, naming it", "[core][check]") {
+  constexpr Index max = std::numeric_limits<Index>::max();
+  CHECK(gantry::detail::checked_product(4000000000, 2, "f", "x") == 8000000000);
+  CHECK(gantry::detail::checked_product(max, 1, "f", "x") == max);
+  CHECK(gantry::detail::checked_product(0, max, "f", "x") == 0);
+  CHECK(gantry::detail::checked_sum(max - 1, 1, "f", "x") == max);
+  REQUIRE_THROWS_AS(gantry::detail::checked_product(4000000000, 4000000000, "f", "x"), gantry::OptionError);
+  REQUIRE_THROWS_WITH(gantry::detail::checked_product(4000000000, 4000000000, "gantry::f", "layer 1 parameters"),
+                      contains("gantry::f: layer 1 parameters: 4000000000 x 4000000000 overflows a 64-bit index"));
+  REQUIRE_THROWS_WITH(gantry::detail::checked_sum(max, 1, "gantry::g", "the counter"),
+                      contains("gantry::g: the counter: 9223372036854775807 + 1 overflows a 64-bit index"));
+  REQUIRE_THROWS_WITH(gantry::detail::checked_sum(-1, 1, "g", "x"), contains("negative"));
+  REQUIRE_THROWS_WITH(gantry::detail::checked_product(-1, 1, "g", "x"), contains("negative"));
 }

@@ -121,13 +121,13 @@ TEST_CASE("load_csv_samples: each malformed file is a DataError naming file, lin
     require_data_error("a,b,c\n1,2,3\n4,5\n", {"line 3, column 3", "2 columns, expected 3"});
   }
   SECTION("text in a number field") {
-    require_data_error("1,2\n3,abc\n", {"line 2, column 2", "'abc' is not a number", "only line 1 may be a header"});
+    require_data_error("1,2\n3,abc\n", {"line 2, column 2", "'abc' is not a number", "only the first row, line 1, may be a header"});
   }
   SECTION("a number followed by text") { require_data_error("1,2\n3,4kg\n", {"line 2, column 2", "'4kg'"}); }
   SECTION("a header after line 1") { require_data_error("1,2\nx,y\n", {"line 2, column 1", "'x'"}); }
   SECTION("a first line mixing names and numbers is data, and its text an error") {
     require_data_error("x,2\n1,2\n",
-                       {"line 1, column 1", "'x' is not a number", "header on line 1 must hold names only"});
+                       {"line 1, column 1", "'x' is not a number", "a header must hold names only"});
   }
   SECTION("an empty field") { require_data_error("1,2,3\n3,,4\n", {"line 2, column 2", "empty field"}); }
   SECTION("NaN") { require_data_error("1,2\n3,4\nnan,5\n", {"line 3, column 1", "not finite"}); }
@@ -177,4 +177,74 @@ TEMPLATE_TEST_CASE("CsvSampler draws the loaded points uniformly with replacemen
   Matrix<TestType> with_nan = points;
   with_nan(1, 2) = std::numeric_limits<TestType>::quiet_NaN();
   CHECK_THROWS_AS(gantry::data::CsvSampler<TestType>(with_nan), gantry::DataError);
+}
+
+TEST_CASE("load_csv_samples: a file that cannot be opened is an IoError with the OS's reason", "[data][csv]") {
+  const std::filesystem::path missing = std::filesystem::temp_directory_path() / "gantry_no_such_file_8b1f.csv";
+  try {
+    gantry::data::load_csv_samples<double>(missing);
+    FAIL("no IoError");
+  } catch (const gantry::IoError& error) {
+    CHECK(contains(error.what(), "cannot open '" + missing.string() + "' for reading: No such file or directory"));
+  }
+  const TempFile anchor("");
+  const std::filesystem::path a = anchor.path().string() + ".loop_a", b = anchor.path().string() + ".loop_b";
+  std::filesystem::create_symlink(b, a);
+  std::filesystem::create_symlink(a, b);
+  try {
+    gantry::data::load_csv_samples<double>(a);
+    FAIL("no IoError");
+  } catch (const gantry::IoError& error) {
+    CHECK(contains(error.what(), "for reading: Too many levels of symbolic links"));
+  }
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
+}
+
+TEST_CASE("load_csv_samples: # comment lines are skipped and quoted fields are read", "[data][csv]") {
+  const TempFile file(
+      "# exported 2026-12-03, units: metres\n"
+      "  # indented comment\n"
+      "\"x\",\"y, with a comma\"\n"
+      "\"1.5\",\"-2\"\n"
+      "# a comment between rows\n"
+      "3, \" 4e1 \"\n");
+  const Matrix<double> samples = gantry::data::load_csv_samples<double>(file.path());
+  REQUIRE(samples.rows() == 2);
+  REQUIRE(samples.cols() == 2);
+  CHECK(samples(0, 0) == 1.5);
+  CHECK(samples(1, 0) == -2);
+  CHECK(samples(0, 1) == 3);
+  CHECK(samples(1, 1) == 40);
+}
+
+TEST_CASE("load_csv_samples: a line that is not a row of numbers is described", "[data][csv]") {
+  SECTION("an unterminated quote") {
+    require_data_error("1,2\n3,\"4\n", {"line 2, column 2", "a quoted field is not closed"});
+  }
+  SECTION("text after a closing quote") {
+    require_data_error("1,2\n3,\"4\"kg\n", {"line 2, column 2", "text follows its closing quote"});
+  }
+  SECTION("another comment syntax") {
+    require_data_error("1,2\n// note\n", {"line 2, column 2", "looks like a comment: only lines starting with #"});
+  }
+  SECTION("semicolons as separators") {
+    require_data_error("1;2\n3;4\n", {"line 2, column 1", "'3;4' is not a number", "has ';' but no ','"});
+  }
+}
+
+TEST_CASE("load_csv_samples: messages quote a short prefix of a field with control characters escaped",
+          "[data][csv]") {
+  const std::string huge(10 * 1024 * 1024, '9');
+  const TempFile file("1,2\n3,\x1b[2J" + huge + "x\n");
+  try {
+    gantry::data::load_csv_samples<double>(file.path());
+    FAIL("no DataError");
+  } catch (const gantry::DataError& error) {
+    const std::string message = error.what();
+    CHECK(message.size() < 500);
+    CHECK(message.find('\x1b') == std::string::npos);
+    CHECK(contains(message, "line 2, column 2: '\\x1b[2J999"));
+    CHECK(contains(message, "... (10485765 bytes) is not a number"));
+  }
 }

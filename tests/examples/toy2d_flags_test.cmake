@@ -56,3 +56,28 @@ endforeach()
 if(EXISTS "${OUT}/summary.json")
   message(FATAL_ERROR "a rejected command line still wrote ${OUT}/summary.json")
 endif()
+
+# Hardening (issue 16): no doubled "toy2d: toy2d:", a network too large says what to change, a flag's value is
+# quoted escaped and short, and a diverging run names the iteration.
+file(WRITE "${OUT}/three.csv" "1,2,3\n4,5,6\n")
+expect_usage_error(1 --data-csv "${OUT}/three.csv" --width 8 --iterations 1 NAMES "three.csv' has 3 columns")
+execute_process(COMMAND "${TOY2D}" --out "${OUT}" --data-csv "${OUT}/three.csv" --width 8 --iterations 1
+  RESULT_VARIABLE status ERROR_VARIABLE stderr)
+if(stderr MATCHES "toy2d: toy2d:")
+  message(FATAL_ERROR "toy2d prefixes its message twice:\n${stderr}")
+endif()
+expect_usage_error(2 --width 100000 --depth 100 NAMES "need about" "TB of memory" "lower --width, --depth or --batch")
+string(ASCII 27 escape)
+string(REPEAT "x" 500 long)
+expect_usage_error(2 --preset "${escape}c${long}" NAMES "--preset" "'\\x1b" "xxx'... (" "bytes) (expected vanilla")
+execute_process(COMMAND "${TOY2D}" --out "${OUT}" --preset "${escape}c${long}" ERROR_VARIABLE stderr)
+string(FIND "${stderr}" "${escape}" at)
+string(LENGTH "${stderr}" length)
+if(NOT at EQUAL -1 OR length GREATER 400)
+  message(FATAL_ERROR "toy2d echoes a flag's value raw or in full (${length} bytes):\n${stderr}")
+endif()
+execute_process(COMMAND "${TOY2D}" --out "${OUT}/diverged" --width 16 --iterations 200 --lr-critic 1e3
+  --lr-generator 1e3 --eval-samples 100 RESULT_VARIABLE status ERROR_VARIABLE stderr)
+if(NOT status EQUAL 1 OR NOT stderr MATCHES "\ntoy2d: gantry::train::Trainer::step: training diverged at iteration [0-9]+, critic step [0-9]+ of 5: non-finite value")
+  message(FATAL_ERROR "toy2d --lr-critic 1e3: status ${status}, expected 1 and the iteration named:\n${stderr}")
+endif()

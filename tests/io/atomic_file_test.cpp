@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "catch.hpp"
@@ -180,4 +181,73 @@ TEST_CASE("a read-only directory is an IoError and the old file stays", "[io][at
   CHECK(message.find("Permission denied") != std::string::npos);
   CHECK(slurp(path) == "old");
   CHECK(dir.entries() == std::vector<std::string>{"locked.bin"});
+}
+
+namespace {
+
+// A temporary file name for `base` as a save by process `pid` would make it: ".<base>.tmp-<host>-<pid>-<n>",
+// with '-' and '/' of the host name replaced by '_'.
+std::string temporary_for(const std::string& base, long pid, int n) {
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  std::string name = host;
+  std::replace(name.begin(), name.end(), '-', '_');
+  std::replace(name.begin(), name.end(), '/', '_');
+  return "." + base + ".tmp-" + name + "-" + std::to_string(pid) + "-" + std::to_string(n);
+}
+
+}  // namespace
+
+TEST_CASE("the next write removes the temporary files that dead saves to the same path left", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  const std::string path = dir.file("run.safetensors");
+  // A save killed between creating its temporary file and renaming it: a child that exits mid-write.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    try {
+      write_file_atomically(path, [](const ByteSink& sink) {
+        sink("half", 4);
+        ::_exit(0);
+      });
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(dir.entries() == std::vector<std::string>{temporary_for("run.safetensors", child, 0)});
+
+  // Kept: a live process's (the parent of this test is alive), another target's, a name of another form.
+  const std::vector<std::string> kept = {temporary_for("run.safetensors", ::getppid(), 3),
+                                         temporary_for("other.safetensors", child, 1),
+                                         ".run.safetensors.tmp-x", ".run.safetensors.tmp-notes.txt"};
+  for (const std::string& name : kept) spit(dir.file(name), "x");
+  // Removed too: one of this process that no save of it is writing (a save that threw before its cleanup).
+  spit(dir.file(temporary_for("run.safetensors", ::getpid(), 999999)), "x");
+
+  write_file_atomically(path, "complete");
+  std::vector<std::string> expected = kept;
+  expected.push_back("run.safetensors");
+  std::sort(expected.begin(), expected.end());
+  CHECK(dir.entries() == expected);
+  CHECK(slurp(path) == "complete");
+}
+
+TEST_CASE("a symbolic link at the target is refused and left as it is", "[io][atomic_file]") {
+  ScratchDirectory dir;
+  spit(dir.file("run-00500"), "old");
+  fs::create_symlink("run-00500", dir.file("latest"));
+  const std::string message = error_message([&] { write_file_atomically(dir.file("latest"), "new"); });
+  CHECK(message.find("'" + dir.file("latest") + "' is a symbolic link (to 'run-00500')") != std::string::npos);
+  CHECK(fs::is_symlink(dir.file("latest")));
+  CHECK(slurp(dir.file("run-00500")) == "old");
+  CHECK(dir.entries() == std::vector<std::string>{"latest", "run-00500"});
+  // A dangling link too: replacing it would silently turn it into a file.
+  fs::create_symlink("nowhere", dir.file("dangling"));
+  CHECK(error_message([&] { write_file_atomically(dir.file("dangling"), "new"); }).find("is a symbolic link") !=
+        std::string::npos);
+  CHECK(fs::is_symlink(dir.file("dangling")));
 }

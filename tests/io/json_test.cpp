@@ -87,7 +87,7 @@ TEST_CASE("parse_json refuses malformed text, naming the byte offset", "[io][jso
       {"[1 2]", "at byte 3: expected ']' or ','"},
       {"{\"a\" 1}", "at byte 5: expected ':'"},
       {"{1: 2}", "at byte 1: expected an object key"},
-      {"{\"a\": 1, \"a\": 2}", "at byte 9: duplicate object key \"a\""},
+      {"{\"a\": 1, \"a\": 2}", "at byte 9: duplicate object key 'a'"},
       {"01", "at byte 1: leading zeros"},
       {"-", "at byte 1: expected a digit"},
       {"1.", "at byte 2: expected a digit after the decimal point"},

@@ -338,7 +338,7 @@ TEST_CASE("safetensors parse refuses malformed files with messages naming the pr
       {"trailing bytes", make_file("{" + ok_entry + "}", eight + "xyz"),
        "bytes [8, 11) at the end of the data section belong to no tensor"},
       {"data but no tensors", make_file("{}", "x"), "bytes [0, 1) at the end of the data section"},
-      {"duplicate names", make_file("{" + ok_entry + "," + ok_entry + "}", eight), "duplicate object key \"w\""},
+      {"duplicate names", make_file("{" + ok_entry + "," + ok_entry + "}", eight), "duplicate object key 'w'"},
       {"metadata not an object", make_file(R"({"__metadata__":["a"]})"),
        "__metadata__ is an array, expected an object of strings"},
       {"metadata value not a string", make_file(R"({"__metadata__":{"epoch":3}})"),

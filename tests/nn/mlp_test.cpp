@@ -69,6 +69,18 @@ TEST_CASE("Mlp rejects bad sizes, shapes and layer indices with messages that na
   REQUIRE_THROWS_WITH(net.set_parameters(Vector<double>::Zero(5)), contains("parameters expects shape"));
 }
 
+TEST_CASE("Mlp refuses sizes whose parameter count overflows a 64-bit index, naming the layer", "[nn][mlp]") {
+  // 4e9 x 4e9 weights: before the check, the offsets overflowed (UB) and Eigen then aborted on a negative size.
+  REQUIRE_THROWS_AS(nn::Mlp<float>({2, 4000000000, 4000000000, 2}), gantry::OptionError);
+  REQUIRE_THROWS_WITH(nn::Mlp<float>({2, 4000000000, 4000000000, 2}),
+                      contains("gantry::nn::Mlp: layer 1 (4000000000 -> 4000000000) parameters: 4000000000 x "
+                               "4000000000 overflows a 64-bit index"));
+  // Each layer fits, their sum does not.
+  REQUIRE_THROWS_WITH(nn::Mlp<float>({4, 3037000499, 3037000499}),
+                      contains("layer 1 (3037000499 -> 3037000499) parameters: 21259003493 + 9223372030926249001 "
+                               "overflows a 64-bit index"));
+}
+
 TEST_CASE("forward computes W h + b layer by layer", "[nn][mlp]") {
   Rng rng(1);
   nn::Mlp<double> net({2, 3, 1}, nn::Activation::tanh());

@@ -9,6 +9,7 @@
 #include <gantry/train/ema.hpp>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -353,7 +354,7 @@ TEST_CASE("the metadata names the run in plain strings", "[train][checkpoint]") 
   CHECK(m.at("schedule") == "alternating");
   CHECK(m.at("policy") == "wasserstein+gradient_penalty");
   CHECK(m.at("policy_settings") ==
-        R"({"objective":"wasserstein","regularizers":[{"type":"gradient_penalty","name":"gradient_penalty","lambda":5,"one_sided":false,"at":"interpolates"}]})");
+        R"({"objective":"wasserstein","regularizers":[{"type":"gradient_penalty","name":"gradient_penalty","lambda":5,"one_sided":false,"at":"interpolates","center":1}]})");
   CHECK(m.at("gantry_version") == gantry::detail::message(gantry::version_major, ".", gantry::version_minor, ".",
                                                           gantry::version_patch));
   CHECK(m.at("critic") == R"({"sizes":[2,8,8,1],"activation":"relu","bias":true})");
@@ -429,8 +430,21 @@ TEST_CASE("a save that fails or dies half-way leaves the previous checkpoint int
     });
     REQUIRE(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGXFSZ);
-    // The half-written temporary file is all that the crash leaves besides the intact checkpoint.
+    // The half-written temporary file is all that the crash leaves besides the intact checkpoint...
     CHECK(dir.entries().size() == 2);
+    // ... and the next save to the same path removes it (its process is gone).
+    const std::string stale_path = dir.file("again.safetensors");
+    REQUIRE(run_with_file_size_limit(half, true, [&] {
+              train::save_checkpoint(stale_path, trainer);
+              return 7;
+            }) != 0);
+    REQUIRE(dir.entries().size() == 3);
+    train::save_checkpoint(stale_path, trainer);
+    std::vector<std::string> names = dir.entries();
+    std::sort(names.begin(), names.end());
+    CHECK(names.size() == 3);  // run.safetensors's own temporary is removed by a save to run.safetensors only
+    CHECK(std::count(names.begin(), names.end(), "again.safetensors") == 1);
+    CHECK(std::none_of(names.begin(), names.end(), [](const std::string& n) { return n.rfind(".again", 0) == 0; }));
   }
 
   CHECK((slurp(path) == previous));  // parenthesised: no binary dump on failure
@@ -593,6 +607,8 @@ TEST_CASE("a truncated, corrupted or mismatched checkpoint is refused and change
     refuse(edited([](auto& c) { c.metadata["iteration"] = "-3"; }), "metadata 'iteration' must be a decimal integer");
     refuse(edited([](auto& c) { c.metadata["iteration"] = "99999999999999999999"; }), "must be a decimal integer");
     refuse(edited([](auto& c) { c.metadata["n_critic"] = "0"; }), "TrainerOptions.n_critic must be >= 1, given 0");
+    refuse(edited([](auto& c) { c.metadata["batch_size"] = "9223372036854775807"; }),
+           "TrainerOptions.batch_size must be in [1, 536870912], given 9223372036854775807");
     refuse(edited([](auto& c) { c.metadata["schedule"] = "zigzag"; }), "metadata 'schedule' is 'zigzag'");
     refuse(edited([](auto& c) { c.metadata["generator_first"] = "yes"; }), "must be 'true' or 'false', given 'yes'");
     refuse(edited([](auto& c) { c.metadata["policy_settings"] = "{\"objective\":"; }),
@@ -665,7 +681,7 @@ TEST_CASE("a truncated, corrupted or mismatched checkpoint is refused and change
            "the generator_optimizer was saved with beta1 = 0, the receiving optimizer has 0.5");
     auto other_scalar = make_trainer<float>(gantry::WganGp{}, optim::Adam<float>(gan_adam()),
                                             optim::Adam<float>(gan_adam()), options, 1);
-    refuse(train::checkpoint_bytes(other_scalar), "was saved with scalar F32, the receiving trainer's is F64");
+    refuse(train::checkpoint_bytes(other_scalar), "was saved with scalar 'F32', the receiving trainer's is F64");
     refuse(train::checkpoint_bytes(source), "holds no EMA generator (it was saved without one)");
   }
   SECTION("a file that does not exist") {
@@ -687,4 +703,127 @@ TEST_CASE("a checkpoint with an EMA loads into a trainer alone, skipping the ave
                                         optim::Adam<double>(gan_adam()), options, 2);
   train::load_checkpoint_bytes(train::checkpoint_bytes(source, ema), "bytes", receiving);
   CHECK(same_state(receiving, source));
+}
+
+TEST_CASE("counters near INT64_MAX in a checkpoint load, and training then refuses to overflow them",
+          "[train][checkpoint][validation]") {
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  train::TrainerOptions options;
+  options.batch_size = 8;
+  options.n_critic = 1;
+  auto source = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
+                                     options, 1);
+  source.fit(1);
+  auto receiving = make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()),
+                                        optim::Adam<double>(gan_adam()), options, 2);
+
+  SECTION("the iteration") {
+    EditableCheckpoint checkpoint(train::checkpoint_bytes(source));
+    checkpoint.metadata["iteration"] = std::to_string(max);
+    train::load_checkpoint_bytes(checkpoint.bytes(), "edited", receiving);
+    REQUIRE(receiving.iteration() == max);
+    const auto loaded = receiving;
+    CHECK_THAT(message_of<gantry::OptionError>([&] { receiving.fit(1); }),
+               contains("iteration + iterations): 9223372036854775807 + 1 overflows a 64-bit index"));
+    CHECK(same_state(receiving, loaded));
+  }
+  SECTION("an optimizer's step count") {
+    EditableCheckpoint checkpoint(train::checkpoint_bytes(source));
+    set_value<std::int64_t>(checkpoint.tensor("critic_optimizer.step_count"), 0, max);
+    train::load_checkpoint_bytes(checkpoint.bytes(), "edited", receiving);
+    const auto loaded = receiving;
+    CHECK_THAT(message_of<gantry::OptionError>([&] { receiving.step(); }),
+               contains("gantry::optim::Adam::step: step_count 9223372036854775807 is the largest 64-bit count"));
+    CHECK(receiving.critic_optimizer().state().step_count == max);
+    CHECK(receiving.critic().parameters() == loaded.critic().parameters());
+  }
+}
+
+namespace {
+
+/// WGAN-GP with Adam on batches of 8, initialised from `init_seed`.
+auto wgan_gp_trainer(std::uint64_t init_seed) {
+  train::TrainerOptions options;
+  options.batch_size = 8;
+  return make_trainer<double>(gantry::WganGp{}, optim::Adam<double>(gan_adam()), optim::Adam<double>(gan_adam()),
+                              options, init_seed);
+}
+
+}  // namespace
+
+TEST_CASE("messages quote at most a short prefix of what a checkpoint holds, control characters escaped",
+          "[train][checkpoint][validation]") {
+  auto trainer = wgan_gp_trainer(1);
+  const auto before = trainer;
+  const std::string escape = "\x1b]0;owned\x07\x1b[2J";  // sets the terminal's title, then clears it
+  const auto message_for = [&](const std::function<void(EditableCheckpoint&)>& edit) {
+    EditableCheckpoint checkpoint(train::checkpoint_bytes(trainer));
+    edit(checkpoint);
+    return message_of<gantry::IoError>([&] { train::load_checkpoint_bytes(checkpoint.bytes(), "edited", trainer); });
+  };
+  const std::vector<std::string> messages = {
+      message_for([&](auto& c) { c.metadata["schedule"] = escape + std::string(10 * 1024 * 1024, 'z'); }),
+      message_for([&](auto& c) { c.metadata["iteration"] = escape + std::string(10 * 1024 * 1024, '7'); }),
+      message_for([&](auto& c) { c.metadata["policy"] = escape + std::string(10 * 1024 * 1024, 'p'); }),
+      message_for([&](auto& c) {
+        // JSON escapes the control characters; the decoded string holds them.
+        c.metadata["critic_optimizer"] = R"({"type":"adam","learning_rate":1,"beta1":"\u001b]0;owned\u0007)" +
+                                         std::string(10 * 1024 * 1024, 'b') + "\"}";
+      }),
+      message_for([&](auto& c) {
+        c.tensors.push_back({escape + std::string(1024 * 1024, 't'), io::DType::U8, {1}, {0}});
+      }),
+  };
+  for (const std::string& message : messages) {
+    INFO(message.substr(0, 300));
+    CHECK(message.size() < 600);
+    CHECK(message.find('\x1b') == std::string::npos);
+    CHECK(message.find('\x07') == std::string::npos);
+    CHECK_THAT(message, contains("bytes)"));
+  }
+  CHECK_THAT(messages[0], contains("metadata 'schedule' is '\\x1b]0;owned\\x07\\x1b[2Jzzz"));
+  CHECK(same_state(trainer, before));
+}
+
+TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is refused without reading it",
+          "[train][checkpoint][validation]") {
+  ScratchDirectory dir;
+  auto trainer = wgan_gp_trainer(1);
+  const auto before = trainer;
+  // Before, /dev/zero was read until memory ran out, and opening a FIFO waited forever for a writer.
+  CHECK_THAT(message_of<gantry::IoError>([&] { train::load_checkpoint("/dev/zero", trainer); }),
+             contains("gantry::train::load_checkpoint: '/dev/zero': ") &&
+                 contains("'/dev/zero' is a character device, not a regular file"));
+  const std::string fifo = dir.file("pipe.safetensors");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THAT(message_of<gantry::IoError>([&] { train::load_checkpoint(fifo, trainer); }),
+             contains("'" + fifo + "' is a FIFO, not a regular file"));
+  CHECK_THAT(message_of<gantry::IoError>([&] { train::load_checkpoint(dir.file(""), trainer); }),
+             contains("is a directory, not a regular file"));
+  CHECK(same_state(trainer, before));
+
+  // A symbolic link to a regular file is followed when reading: `latest -> run-00500` loads run-00500.
+  train::save_checkpoint(dir.file("run-00500.safetensors"), trainer);
+  fs::create_symlink("run-00500.safetensors", dir.file("latest.safetensors"));
+  auto other = wgan_gp_trainer(2);
+  train::load_checkpoint(dir.file("latest.safetensors"), other);
+  CHECK(same_state(other, trainer));
+}
+
+TEST_CASE("saving to a symbolic link is refused: neither the link nor the file it points to changes",
+          "[train][checkpoint][atomic]") {
+  ScratchDirectory dir;
+  auto trainer = wgan_gp_trainer(1);
+  const std::string run = dir.file("run-00500.safetensors"), latest = dir.file("latest");
+  train::save_checkpoint(run, trainer);
+  const std::string saved = slurp(run);
+  fs::create_symlink("run-00500.safetensors", latest);
+  trainer.fit(1);
+  CHECK_THAT(message_of<gantry::IoError>([&] { train::save_checkpoint(latest, trainer); }),
+             contains("'" + latest + "' is a symbolic link (to 'run-00500.safetensors')") &&
+                 contains("save to the link's target, or save to a new file and repoint the link"));
+  CHECK(fs::is_symlink(latest));
+  CHECK(fs::read_symlink(latest) == "run-00500.safetensors");
+  CHECK((slurp(run) == saved));
+  CHECK(dir.entries().size() == 2);
 }

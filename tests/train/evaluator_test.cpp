@@ -4,6 +4,9 @@
 
 #include <gantry/gantry.hpp>
 
+#include <limits>
+#include <string>
+
 #include "catch.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
@@ -181,6 +184,40 @@ TEST_CASE("preset WganClip: gradients match finite differences", "[policy][gradi
 TEST_CASE("preset WganGp: gradients match finite differences", "[policy][gradient]") {
   check_policy_all_activations("WganGp", gantry::WganGp{});
   check_policy_all_activations("WganGp one-sided", gantry::WganGp{loss::Wasserstein{}, loss::GradientPenalty{5.0, true}});
+}
+TEST_CASE("WganGp with a center other than 1: gradients match finite differences", "[policy][gradient]") {
+  // (|g| - k)^2 with k = 2.5 and k = 0.3, two- and one-sided: the seed's 1 - k/|g| and its derivative are exact.
+  for (const double center : {2.5, 0.3}) {
+    check_policy_all_activations("WganGp center " + std::to_string(center),
+                                 gantry::WganGp{loss::Wasserstein{}, loss::GradientPenalty{5.0, false,
+                                                                                           loss::PenaltyPoints::interpolates,
+                                                                                           center}});
+    check_policy_all_activations("WganGp one-sided center " + std::to_string(center),
+                                 gantry::WganGp{loss::Wasserstein{}, loss::GradientPenalty{5.0, true,
+                                                                                           loss::PenaltyPoints::interpolates,
+                                                                                           center}});
+  }
+}
+TEST_CASE("a gradient penalty with center 0 is the zero-centred penalty with gamma = 2 lambda", "[policy]") {
+  Rng rng(77);
+  nn::Mlp<double> critic({2, 6, 6, 1}, nn::Activation::tanh());
+  rng.fill_normal(critic.parameters(), 0.0, 0.6);
+  const Matrix<double> x = random_matrix<double>(2, 5, rng);
+  const Matrix<double> g = nn::input_gradient(critic, x);
+  for (const bool one_sided : {false, true}) {
+    Matrix<double> seed_center(2, 5), seed_zero(2, 5);
+    const double value_center =
+        loss::GradientPenalty{3.0, one_sided, loss::PenaltyPoints::real, 0.0}.penalty<double>(g, seed_center);
+    const double value_zero = loss::ZeroCenteredPenalty{6.0}.penalty<double>(g, seed_zero);
+    CHECK(std::abs(value_center - value_zero) <= 1e-15 * value_zero);
+    CHECK((seed_center - seed_zero).cwiseAbs().maxCoeff() <= 1e-15 * seed_zero.cwiseAbs().maxCoeff());
+  }
+  CHECK_THROWS_WITH((loss::GradientPenalty{1.0, false, loss::PenaltyPoints::interpolates, -1.0}.validate()),
+                    contains("gantry::loss::GradientPenalty.center must be finite and >= 0, given -1"));
+  CHECK_THROWS_AS((loss::GradientPenalty{1.0, false, loss::PenaltyPoints::interpolates,
+                                         std::numeric_limits<double>::infinity()}
+                       .validate()),
+                  gantry::OptionError);
 }
 TEST_CASE("preset ZeroCenteredGp (R1, R2, both, interpolates): gradients match finite differences", "[policy][gradient]") {
   check_policy_all_activations("ZeroCenteredGp R1", gantry::ZeroCenteredGp{});

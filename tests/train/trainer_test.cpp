@@ -4,6 +4,8 @@
 
 #include <gantry/gantry.hpp>
 
+#include <limits>
+
 #include "catch.hpp"
 #include "support/networks.hpp"
 
@@ -254,7 +256,7 @@ TEST_CASE("trainer options and shapes are validated with messages naming the fie
   REQUIRE_THROWS_WITH(options.validate(), contains("n_critic must be 1 with the simultaneous schedule (both players step once at the same point), given 5"));
   options = {};
   options.batch_size = 0;
-  REQUIRE_THROWS_WITH(options.validate(), contains("batch_size must be >= 1, given 0"));
+  REQUIRE_THROWS_WITH(options.validate(), contains("batch_size must be in [1, 536870912], given 0"));
 
   nn::Mlp<double> generator({2, 4, 3}, nn::Activation::relu()), critic({2, 4, 1}, nn::Activation::relu());
   REQUIRE_THROWS_WITH(train::make_trainer(gantry::WganGp{}, generator, critic, data::EightGaussians<double>(),
@@ -268,4 +270,39 @@ TEST_CASE("trainer options and shapes are validated with messages naming the fie
                                           data::EightGaussians<double>(), data::GaussianNoise<double>(3),
                                           optim::Sgd<double>(), optim::Sgd<double>()),
                       contains("GradientPenalty.lambda must be finite and >= 0, given -1"));
+}
+
+TEST_CASE("an iteration counter near INT64_MAX is refused before it overflows, and nothing changes",
+          "[train][validation]") {
+  constexpr Index max = std::numeric_limits<Index>::max();
+  train::TrainerOptions options;
+  options.batch_size = 4;
+  options.n_critic = 1;
+  auto trainer = small_trainer(gantry::WganGp{}, options);
+  const Vector<double> before = all_parameters(trainer);
+
+  trainer.set_iteration(max - 1);
+  REQUIRE_THROWS_AS(trainer.fit(2), gantry::OptionError);
+  REQUIRE_THROWS_WITH(trainer.fit(2), contains("gantry::train::Trainer::fit: the iteration counter after fit") &&
+                                          contains("9223372036854775806 + 2 overflows a 64-bit index"));
+  CHECK(trainer.iteration() == max - 1);
+  CHECK(all_parameters(trainer) == before);
+
+  trainer.fit(1);  // the last iteration a 64-bit counter can number
+  CHECK(trainer.iteration() == max);
+  const Vector<double> at_max = all_parameters(trainer);
+  REQUIRE_THROWS_WITH(trainer.step(), contains("gantry::train::Trainer::step: iteration 9223372036854775807 is the "
+                                               "largest 64-bit count"));
+  REQUIRE_THROWS_AS(trainer.fit(1), gantry::OptionError);
+  CHECK(trainer.iteration() == max);
+  CHECK(all_parameters(trainer) == at_max);
+}
+
+TEST_CASE("a batch size beyond what BLAS's 32-bit dimensions hold is refused", "[train][validation]") {
+  train::TrainerOptions options;
+  options.batch_size = std::numeric_limits<Index>::max();
+  REQUIRE_THROWS_WITH(options.validate(), contains("TrainerOptions.batch_size must be in [1, 536870912], given "
+                                                   "9223372036854775807"));
+  options.batch_size = 536870912;
+  REQUIRE_NOTHROW(options.validate());
 }

@@ -3,6 +3,7 @@
 /// Validation helpers for public entry points: each throws an error naming the function and field.
 
 #include <cmath>
+#include <limits>
 #include <string_view>
 
 #include <Eigen/Core>
@@ -47,6 +48,22 @@ template <class Value>
 void require(bool ok, std::string_view owner, std::string_view field, const Value& value,
              std::string_view expected) {
   if (!ok) throw OptionError(message(owner, ".", field, " must be ", expected, ", given ", value));
+}
+
+/// a * b for sizes a, b >= 0, or OptionError "where: what: a x b overflows a 64-bit index" (no UB, no wrap).
+inline Index checked_product(Index a, Index b, std::string_view where, std::string_view what) {
+  if (a < 0 || b < 0) throw OptionError(message(where, ": ", what, ": ", a, " x ", b, " has a negative factor"));
+  if (b != 0 && a > std::numeric_limits<Index>::max() / b)
+    throw OptionError(message(where, ": ", what, ": ", a, " x ", b, " overflows a 64-bit index"));
+  return a * b;
+}
+
+/// a + b for sizes a, b >= 0, or OptionError "where: what: a + b overflows a 64-bit index".
+inline Index checked_sum(Index a, Index b, std::string_view where, std::string_view what) {
+  if (a < 0 || b < 0) throw OptionError(message(where, ": ", what, ": ", a, " + ", b, " has a negative term"));
+  if (a > std::numeric_limits<Index>::max() - b)
+    throw OptionError(message(where, ": ", what, ": ", a, " + ", b, " overflows a 64-bit index"));
+  return a + b;
 }
 
 template <class Value>

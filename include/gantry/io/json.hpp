@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gantry/core/error.hpp"
+#include "gantry/core/quote.hpp"
 #include "gantry/io/json_writer.hpp"
 
 namespace gantry::io {
@@ -325,8 +326,9 @@ class JsonParser {
  private:
   template <class... Parts>
   [[noreturn]] void fail(std::size_t at, Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::io::parse_json: ", options_.source, ": at byte ",
-                                  options_.byte_offset_base + at, ": ", std::forward<Parts>(parts)...));
+    throw IoError(gantry::detail::message("gantry::io::parse_json: ", gantry::detail::escaped(options_.source, 4096),
+                                          ": at byte ", options_.byte_offset_base + at, ": ",
+                                          std::forward<Parts>(parts)...));
   }
 
   bool at_end() const { return pos_ >= text_.size(); }
@@ -439,7 +441,7 @@ class JsonParser {
     });
     for (std::size_t i = 1; i < order.size(); ++i)
       if (members[order[i]].key == members[order[i - 1]].key)
-        fail(offsets[order[i]], "duplicate object key \"", members[order[i]].key, "\"");
+        fail(offsets[order[i]], "duplicate object key ", gantry::detail::quoted(members[order[i]].key));
   }
 
   std::uint32_t parse_hex4() {
@@ -506,7 +508,7 @@ class JsonParser {
       case 'r': out += '\r'; return;
       case 't': out += '\t'; return;
       case 'u': break;
-      default: fail(escape_at, "invalid escape sequence '\\", c, "'");
+      default: fail(escape_at, "invalid escape sequence: a backslash before ", detail::describe_byte(c));
     }
     std::uint32_t code = parse_hex4();
     if (code >= 0xDC00 && code <= 0xDFFF) fail(escape_at, "unpaired low surrogate in a \\u escape");
@@ -557,7 +559,7 @@ class JsonParser {
     }
     const std::string_view literal = text_.substr(start, pos_ - start);
     const std::optional<double> value = detail::parse_double(literal);
-    if (!value) fail(start, "number ", literal, " is out of the range of a double");
+    if (!value) fail(start, "number ", gantry::detail::escaped(literal), " is out of the range of a double");
     const bool exact = integral && fits_u64;
     return JsonValue::number_literal(*value, exact, negative, exact ? magnitude : 0);
   }

@@ -22,7 +22,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -36,7 +35,12 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "gantry/core/error.hpp"
+#include "gantry/core/quote.hpp"
 #include "gantry/io/atomic_file.hpp"
 #include "gantry/io/json.hpp"
 
@@ -131,9 +135,12 @@ T load_little_endian(const char* bytes) {
   return value;
 }
 
+/// "[4, 16]"; a shape read from a file may have any number of dimensions, so a message shows the first 8.
 inline std::string shape_text(const std::vector<std::int64_t>& shape) {
+  constexpr std::size_t shown = 8;
   std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size() && i < shown; ++i) text += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() > shown) text += ", ... (" + std::to_string(shape.size()) + " dimensions)";
   return text + "]";
 }
 
@@ -342,25 +349,38 @@ class SafetensorsFile {
     return file;
   }
 
-  /// Reads and parses the file at path.
+  /// Reads and parses the file at path, which must be a regular file (a symbolic link to one is followed):
+  /// a FIFO, a device such as /dev/zero or a directory is refused before anything is read, and no more than
+  /// the size the file had when opened is read.
   static SafetensorsFile read(const std::string& path) {
     constexpr const char* where = "gantry::io::SafetensorsFile::read";
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> stream(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!stream) {
-      const int error = errno;
-      throw IoError(gantry::detail::message(where, ": cannot open '", path, "': ", detail::os_error(error)));
+    const auto os_failure = [&](const char* what, int error) {
+      return IoError(gantry::detail::message(where, ": cannot ", what, " ", detail::quoted_path(path), ": ",
+                                             detail::os_error(error)));
+    };
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it is refused right after, by fstat.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw os_failure("open", errno);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } const closer{fd};
+    struct stat status {};
+    if (::fstat(fd, &status) != 0) throw os_failure("stat", errno);
+    if (!S_ISREG(status.st_mode))
+      throw IoError(gantry::detail::message(where, ": ", detail::quoted_path(path), " is ",
+                                            detail::file_kind(status.st_mode), ", not a regular file"));
+    const auto size = static_cast<std::size_t>(status.st_size);
+    std::string bytes(size, '\0');
+    std::size_t done = 0;
+    while (done < size) {  // a file that shrinks meanwhile ends early, and the format check then refuses it
+      const ::ssize_t got = ::read(fd, bytes.data() + done, size - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw os_failure("read", errno);
+      if (got == 0) break;
+      done += static_cast<std::size_t>(got);
     }
-    std::string bytes;
-    char buffer[1 << 16];
-    for (;;) {
-      const std::size_t got = std::fread(buffer, 1, sizeof buffer, stream.get());
-      bytes.append(buffer, got);
-      if (got < sizeof buffer) break;
-    }
-    if (std::ferror(stream.get())) {
-      const int error = errno;
-      throw IoError(gantry::detail::message(where, ": cannot read '", path, "': ", detail::os_error(error)));
-    }
+    bytes.resize(done);
     return parse(std::move(bytes), path);
   }
 
@@ -382,19 +402,21 @@ class SafetensorsFile {
     constexpr DType wanted = detail::DTypeOf<T>::value;
     const Entry& tensor = entry(name, "copy_to");
     if (tensor.dtype != wanted)
-      fail("copy_to", "tensor '", name, "' has dtype ", dtype_name(tensor.dtype), ", cannot be read as ",
-           dtype_name(wanted));
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has dtype ", dtype_name(tensor.dtype),
+           ", cannot be read as ", dtype_name(wanted));
     if (count != tensor.count)
-      fail("copy_to", "tensor '", name, "' has ", tensor.count, " elements (shape ", detail::shape_text(tensor.shape),
-           "), the destination has ", count);
-    if (out == nullptr && count > 0) fail("copy_to", "tensor '", name, "': the destination is a null pointer");
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), " has ", tensor.count, " elements (shape ",
+           detail::shape_text(tensor.shape), "), the destination has ", count);
+    if (out == nullptr && count > 0)
+      fail("copy_to", "tensor ", gantry::detail::quoted(name), ": the destination is a null pointer");
     const char* data = bytes_.data() + tensor.begin;
     if constexpr (std::is_floating_point_v<T>) {
       // A checkpoint with a NaN weight would poison training silently: refuse it, naming where.
       for (std::size_t i = 0; i < count; ++i) {
         const T value = detail::load_little_endian<T>(data + i * sizeof(T));
         if (!std::isfinite(value))
-          fail("copy_to", "tensor '", name, "' has a non-finite value ", value, " at flat index ", i, " (row-major)");
+          fail("copy_to", "tensor ", gantry::detail::quoted(name), " has a non-finite value ", value, " at flat index ",
+               i, " (row-major)");
       }
     }
     for (std::size_t i = 0; i < count; ++i) out[i] = detail::load_little_endian<T>(data + i * sizeof(T));
@@ -421,13 +443,13 @@ class SafetensorsFile {
 
   template <class... Parts>
   [[noreturn]] void fail(const char* function, Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::io::SafetensorsFile::", function, ": ", source_, ": ",
-                                          std::forward<Parts>(parts)...));
+    throw IoError(gantry::detail::message("gantry::io::SafetensorsFile::", function, ": ",
+                                          gantry::detail::escaped(source_, 4096), ": ", std::forward<Parts>(parts)...));
   }
 
   const Entry& entry(std::string_view name, const char* function) const {
     const auto found = entries_.find(name);
-    if (found == entries_.end()) fail(function, "has no tensor named '", name, "'");
+    if (found == entries_.end()) fail(function, "has no tensor named ", gantry::detail::quoted(name));
     return found->second;
   }
 
@@ -471,8 +493,8 @@ class SafetensorsFile {
       fail("parse", "__metadata__ is ", JsonValue::kind_name(value.kind()), ", expected an object of strings");
     for (const JsonMember& member : value.members()) {
       if (!member.value.is_string())
-        fail("parse", "__metadata__ value of key '", member.key, "' is ", JsonValue::kind_name(member.value.kind()),
-             ", expected a string");
+        fail("parse", "__metadata__ value of key ", gantry::detail::quoted(member.key), " is ",
+             JsonValue::kind_name(member.value.kind()), ", expected a string");
       metadata_.emplace(member.key, member.value.as_string());
     }
   }
@@ -481,16 +503,18 @@ class SafetensorsFile {
                    std::size_t data_begin) const {
     constexpr const char* where = "parse";
     if (!value.is_object())
-      fail(where, "tensor '", name, "': entry is ", JsonValue::kind_name(value.kind()), ", expected an object");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": entry is ", JsonValue::kind_name(value.kind()),
+           ", expected an object");
     for (const JsonMember& field : value.members())
       if (field.key != "dtype" && field.key != "shape" && field.key != "data_offsets")
-        fail(where, "tensor '", name, "': unknown field '", field.key, "' (expected dtype, shape, data_offsets)");
+        fail(where, "tensor ", gantry::detail::quoted(name), ": unknown field ", gantry::detail::quoted(field.key),
+             " (expected dtype, shape, data_offsets)");
     const auto field = [&](const char* key, JsonValue::Kind kind, const char* expected) -> const JsonValue& {
       const JsonValue* found = value.find(key);
-      if (found == nullptr) fail(where, "tensor '", name, "': missing field '", key, "'");
+      if (found == nullptr) fail(where, "tensor ", gantry::detail::quoted(name), ": missing field '", key, "'");
       if (found->kind() != kind)
-        fail(where, "tensor '", name, "': field '", key, "' is ", JsonValue::kind_name(found->kind()), ", expected ",
-             expected);
+        fail(where, "tensor ", gantry::detail::quoted(name), ": field '", key, "' is ",
+             JsonValue::kind_name(found->kind()), ", expected ", expected);
       return *found;
     };
 
@@ -498,8 +522,8 @@ class SafetensorsFile {
     const std::string& dtype_text = field("dtype", JsonValue::Kind::String, "a string").as_string();
     const std::optional<DType> dtype = dtype_from_name(dtype_text);
     if (!dtype)
-      fail(where, "tensor '", name, "': unknown or unsupported dtype '", dtype_text,
-           "' (gantry reads F32, F64, I64, U64, U8)");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": unknown or unsupported dtype ",
+           gantry::detail::quoted(dtype_text), " (gantry reads F32, F64, I64, U64, U8)");
     tensor.dtype = *dtype;
 
     const std::vector<JsonValue>& dims = field("shape", JsonValue::Kind::Array, "an array").as_array();
@@ -507,37 +531,40 @@ class SafetensorsFile {
       const std::optional<std::int64_t> dim = dims[i].as_int64();
       if (!dim || *dim < 0) {
         const bool negative = dims[i].is_number() && dims[i].as_double() < 0;
-        fail(where, "tensor '", name, "': shape[", i, "] = ", dims[i].is_number() ? to_json(dims[i]) : "non-number",
+        fail(where, "tensor ", gantry::detail::quoted(name), ": shape[", i,
+             "] = ", dims[i].is_number() ? to_json(dims[i]) : "non-number",
              negative ? " is negative" : " is not an integer in [0, 2^63)");
       }
       tensor.shape.push_back(*dim);
     }
     const std::optional<std::size_t> count = detail::element_count(tensor.shape, tensor.dtype);
     if (!count)
-      fail(where, "tensor '", name, "': shape ", detail::shape_text(tensor.shape), " of ", dtype_name(tensor.dtype),
-           " overflows (its byte size does not fit in 64 bits)");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": shape ", detail::shape_text(tensor.shape), " of ",
+           dtype_name(tensor.dtype), " overflows (its byte size does not fit in 64 bits)");
     tensor.count = *count;
 
     const std::vector<JsonValue>& offsets =
         field("data_offsets", JsonValue::Kind::Array, "an array [begin, end]").as_array();
     if (offsets.size() != 2)
-      fail(where, "tensor '", name, "': data_offsets has ", offsets.size(), " entries, expected 2 [begin, end]");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets has ", offsets.size(),
+           " entries, expected 2 [begin, end]");
     std::uint64_t bounds[2] = {0, 0};
     for (std::size_t i = 0; i < 2; ++i) {
       const std::optional<std::uint64_t> bound = offsets[i].as_uint64();
       if (!bound)
-        fail(where, "tensor '", name, "': data_offsets[", i, "] = ",
+        fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets[", i, "] = ",
              offsets[i].is_number() ? to_json(offsets[i]) : "non-number", " is not a non-negative integer");
       bounds[i] = *bound;
     }
     const auto [begin, end] = bounds;
-    if (begin > end) fail(where, "tensor '", name, "': data_offsets [", begin, ", ", end, "] has begin > end");
+    if (begin > end)
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] has begin > end");
     if (end > data_size)
-      fail(where, "tensor '", name, "': data_offsets [", begin, ", ", end, "] reach beyond the data section of ",
-           data_size, " bytes");
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end,
+           "] reach beyond the data section of ", data_size, " bytes");
     const std::size_t needed = tensor.count * dtype_size(tensor.dtype);
     if (end - begin != needed)
-      fail(where, "tensor '", name, "': data_offsets [", begin, ", ", end, "] span ", end - begin,
+      fail(where, "tensor ", gantry::detail::quoted(name), ": data_offsets [", begin, ", ", end, "] span ", end - begin,
            " bytes, but dtype ", dtype_name(tensor.dtype), " and shape ", detail::shape_text(tensor.shape), " need ",
            needed, " (byte length mismatch)");
     tensor.begin = data_begin + static_cast<std::size_t>(begin);
@@ -558,9 +585,10 @@ class SafetensorsFile {
     for (const auto* item : sorted) {
       const Entry& tensor = item->second;
       if (tensor.begin < cursor)
-        fail("parse", "tensors '", previous->first, "' (data_offsets [", previous->second.begin - data_begin, ", ",
-             previous->second.end - data_begin, "]) and '", item->first, "' (data_offsets [", tensor.begin - data_begin,
-             ", ", tensor.end - data_begin, "]) overlap");
+        fail("parse", "tensors ", gantry::detail::quoted(previous->first), " (data_offsets [",
+             previous->second.begin - data_begin, ", ", previous->second.end - data_begin, "]) and ",
+             gantry::detail::quoted(item->first), " (data_offsets [", tensor.begin - data_begin, ", ",
+             tensor.end - data_begin, "]) overlap");
       if (tensor.begin > cursor)
         fail("parse", "bytes [", cursor - data_begin, ", ", tensor.begin - data_begin,
              ") of the data section belong to no tensor (gaps are not allowed)");

@@ -10,22 +10,30 @@
 
 namespace gantry::loss {
 
-/// WGAN-GP: lambda * E (|grad_x D(x_hat)| - 1)^2 (Gulrajani et al. 2017, eq. 3), or with `one_sided`
-/// lambda * E max(0, |g| - 1)^2; by default at per-sample interpolates.
+/// WGAN-GP: lambda * E (|grad_x D(x_hat)| - k)^2 with center k = 1 (Gulrajani et al. 2017, eq. 3), or with
+/// `one_sided` lambda * E max(0, |g| - k)^2; by default at per-sample interpolates.
+///
+/// The center k: the literature also penalizes toward k != 1, e.g. k > 1 for inputs of a large scale (the same
+/// data in other units asks for another Lipschitz constant of the critic). k must be finite and >= 0. k = 0 is
+/// allowed and is the zero-centred penalty: center 0 with lambda equals ZeroCenteredPenalty with gamma = 2 lambda,
+/// value and gradient (one_sided changes nothing then, since |g| >= 0). Prefer ZeroCenteredPenalty for R1 / R2:
+/// it says what is meant and keeps the paper's gamma.
 struct GradientPenalty {
   double lambda = 10.0;
   bool one_sided = false;
   PenaltyPoints at = PenaltyPoints::interpolates;
+  double center = 1.0;  ///< k: the gradient norm the penalty pulls toward
 
   void validate() const {
-    gantry::detail::require(gantry::detail::finite(lambda) && lambda >= 0, "gantry::loss::GradientPenalty", "lambda",
-                            lambda, "finite and >= 0");
+    constexpr const char* owner = "gantry::loss::GradientPenalty";
+    gantry::detail::require(gantry::detail::finite(lambda) && lambda >= 0, owner, "lambda", lambda, "finite and >= 0");
+    gantry::detail::require(gantry::detail::finite(center) && center >= 0, owner, "center", center, "finite and >= 0");
   }
   std::string name() const { return one_sided ? "one_sided_gradient_penalty" : "gradient_penalty"; }
   PenaltyPoints points() const { return at; }
   template <class S>
   S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
-    return nn::penalty_and_seed(nn::GradientPenaltyOptions{lambda, 1.0, one_sided}, g, seed);
+    return nn::penalty_and_seed(nn::GradientPenaltyOptions{lambda, center, one_sided}, g, seed);
   }
 };
 

@@ -313,6 +313,15 @@ class Mlp {
         throw OptionError(detail::message(where, ": sizes[", i, "] must be > 0, given ", sizes_[i]));
     const Index layer_count = static_cast<Index>(sizes_.size()) - 1;
     options_.layer_norm.validate(layer_count);
+    // The layer loop's offsets are then free of overflow: the parameter count (weights, and at most a bias, a
+    // gain and a shift per output) is checked as it is summed.
+    Index count = 0;
+    for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+      const std::string layer = detail::message("layer ", l, " (", sizes_[l], " -> ", sizes_[l + 1], ") parameters");
+      const Index weights = detail::checked_product(sizes_[l], sizes_[l + 1], where, layer);
+      const Index per_output = detail::checked_product(sizes_[l + 1], 3, where, layer);
+      count = detail::checked_sum(detail::checked_sum(count, weights, where, layer), per_output, where, layer);
+    }
     Index offset = 0;
     for (Index l = 0; l < layer_count; ++l) {
       DenseLayer layer;

@@ -76,6 +76,7 @@ class Adam {
     constexpr const char* where = "gantry::optim::Adam::step";
     optim::detail::check_step_sizes(where, state_.parameter_count, parameters.size(), gradient.size());
     optim::detail::check_gradient_finite<Scalar>(where, gradient);
+    optim::detail::check_step_count_room(where, state_.step_count);
     if (state_.parameter_count == 0) reset(parameters.size());
 
     if (options_.weight_decay != 0) {

@@ -3,6 +3,7 @@
 /// The optimizer interface: a skeleton to copy, a detection trait, and a check naming each missing member.
 
 #include <cmath>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -158,6 +159,13 @@ void check_state_buffer(std::string_view where, std::string_view field, const Ve
         throw DataError(gantry::detail::message(where, ": ", field, " must be >= 0, given ", buffer[i],
                                                 " at entry ", i));
   }
+}
+
+/// Before a step: the step counter (from set_state, e.g. a checkpoint) must have room for one more step.
+inline void check_step_count_room(std::string_view where, Index step_count) {
+  if (step_count == std::numeric_limits<Index>::max())
+    throw OptionError(gantry::detail::message(where, ": step_count ", step_count,
+                                              " is the largest 64-bit count; one more step would overflow it"));
 }
 
 inline void check_state_counts(std::string_view where, Index parameter_count, Index step_count) {

@@ -18,6 +18,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/quote.hpp"
 #include "gantry/core/rng.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/io/json.hpp"
@@ -163,6 +164,7 @@ inline io::JsonValue regularizer_settings(const loss::GradientPenalty& r) {
   json.set("lambda", r.lambda);
   json.set("one_sided", r.one_sided);
   json.set("at", loss::penalty_points_name(r.at));
+  json.set("center", r.center);
   return json;
 }
 inline io::JsonValue regularizer_settings(const loss::ZeroCenteredPenalty& r) {
@@ -250,7 +252,8 @@ void check_finite_before_save(const std::string& path, const char* what, const V
   if (flat.allFinite()) return;
   for (Index i = 0; i < flat.size(); ++i)
     if (!std::isfinite(static_cast<double>(flat[i])))
-      throw DivergenceError(gantry::detail::message("gantry::train::save_checkpoint: '", path, "': the ", what,
+      throw DivergenceError(gantry::detail::message("gantry::train::save_checkpoint: ", gantry::detail::quoted(path, 4096),
+                                                    ": the ", what,
                                                     " have a non-finite value ", flat[i], " at entry ", i,
                                                     "; a diverged state is not saved (any previous file is kept)"));
 }
@@ -377,9 +380,13 @@ class CheckpointReader {
 
   template <class... Parts>
   [[noreturn]] void fail(Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: '", source_, "': ",
-                                          std::forward<Parts>(parts)...));
+    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: ", gantry::detail::quoted(source_, 4096),
+                                          ": ", std::forward<Parts>(parts)...));
   }
+
+  // What the file holds, as messages show it: a short prefix with control characters escaped.
+  static std::string quoted(const std::string& text) { return gantry::detail::quoted(text); }
+  static std::string shown(const io::JsonValue& value) { return gantry::detail::escaped(io::to_json(value)); }
 
   const std::string& metadata(const std::string& key) const {
     const auto found = file_.metadata().find(key);
@@ -392,13 +399,13 @@ class CheckpointReader {
     const std::string& text = metadata(key);
     const std::optional<std::uint64_t> value = parse_decimal(text);
     if (!value || *value > max)
-      fail("metadata '", key, "' must be a decimal integer in [0, ", max, "], given '", text, "'");
+      fail("metadata '", key, "' must be a decimal integer in [0, ", max, "], given ", quoted(text));
     return *value;
   }
 
   bool metadata_bool(const std::string& key) const {
     const std::string& text = metadata(key);
-    if (text != "true" && text != "false") fail("metadata '", key, "' must be 'true' or 'false', given '", text, "'");
+    if (text != "true" && text != "false") fail("metadata '", key, "' must be 'true' or 'false', given ", quoted(text));
     return text == "true";
   }
 
@@ -412,7 +419,7 @@ class CheckpointReader {
     } catch (const IoError& error) {
       fail("metadata '", key, "' is not valid JSON: ", error.what());
     }
-    if (!json.is_object()) fail("metadata '", key, "' must be a JSON object, given ", io::to_json(json));
+    if (!json.is_object()) fail("metadata '", key, "' must be a JSON object, given ", shown(json));
     return json;
   }
 
@@ -424,17 +431,17 @@ class CheckpointReader {
   }
   double number(const io::JsonValue& object, const std::string& key, const std::string& where) const {
     const io::JsonValue& value = field(object, key, where);
-    if (!value.is_number()) fail(where, " field '", key, "' must be a number, given ", io::to_json(value));
+    if (!value.is_number()) fail(where, " field '", key, "' must be a number, given ", shown(value));
     return value.as_double();
   }
   bool boolean(const io::JsonValue& object, const std::string& key, const std::string& where) const {
     const io::JsonValue& value = field(object, key, where);
-    if (!value.is_bool()) fail(where, " field '", key, "' must be true or false, given ", io::to_json(value));
+    if (!value.is_bool()) fail(where, " field '", key, "' must be true or false, given ", shown(value));
     return value.as_bool();
   }
   const std::string& string(const io::JsonValue& object, const std::string& key, const std::string& where) const {
     const io::JsonValue& value = field(object, key, where);
-    if (!value.is_string()) fail(where, " field '", key, "' must be a string, given ", io::to_json(value));
+    if (!value.is_string()) fail(where, " field '", key, "' must be a string, given ", shown(value));
     return value.as_string();
   }
 
@@ -483,7 +490,7 @@ class CheckpointReader {
     for (const std::string& name : file_.names()) {
       if (used_.count(name) != 0) continue;
       if (!ignored_prefix.empty() && name.compare(0, ignored_prefix.size(), ignored_prefix) == 0) continue;
-      fail("has a tensor '", name, "' that belongs to no part of this trainer");
+      fail("has a tensor ", quoted(name), " that belongs to no part of this trainer");
     }
   }
 
@@ -503,13 +510,15 @@ void check_layer_norm(const CheckpointReader& reader, const std::string& name, c
   const io::JsonValue* norm = saved.find("layer_norm");
   std::vector<bool> saved_layers(static_cast<std::size_t>(receiving.layer_count()), false);
   if (norm) {
-    if (!norm->is_object()) reader.fail(where, " must be an object, given ", io::to_json(*norm));
+    if (!norm->is_object()) reader.fail(where, " must be an object, given ", CheckpointReader::shown(*norm));
     const io::JsonValue& layers = reader.field(*norm, "layers", where);
-    if (!layers.is_array()) reader.fail(where, " field 'layers' must be an array, given ", io::to_json(layers));
+    if (!layers.is_array())
+      reader.fail(where, " field 'layers' must be an array, given ", CheckpointReader::shown(layers));
     for (const io::JsonValue& layer : layers.as_array()) {
       const std::optional<std::int64_t> l = layer.as_int64();
       if (!l || *l < 0 || *l >= receiving.layer_count())
-        reader.fail(where, " field 'layers' holds ", io::to_json(layer), ", not a layer index of the receiving ", name,
+        reader.fail(where, " field 'layers' holds ", CheckpointReader::shown(layer), ", not a layer index of the receiving ",
+                    name,
                     " (0..", receiving.layer_count() - 1, ")");
       saved_layers[static_cast<std::size_t>(*l)] = true;
     }
@@ -541,7 +550,7 @@ Vector<Scalar> read_network(CheckpointReader& reader, const std::string& name, c
   for (const char* key : {"sizes", "activation", "bias"}) {
     const io::JsonValue& value = reader.field(saved, key, gantry::detail::message("metadata '", description_key, "'"));
     if (value != *expected.find(key))
-      reader.fail("the saved ", name, " has ", key, " ", io::to_json(value), ", the receiving network has ",
+      reader.fail("the saved ", name, " has ", key, " ", CheckpointReader::shown(value), ", the receiving network has ",
                   io::to_json(*expected.find(key)));
   }
   check_layer_norm(reader, name, description_key, saved, receiving);
@@ -577,7 +586,8 @@ Optimizer read_optimizer(CheckpointReader& reader, const std::string& name, cons
   const io::JsonValue saved = reader.metadata_object(name);
   const std::string& type = reader.string(saved, "type", where);
   if (type != Codec::type)
-    reader.fail("the ", name, " was saved as '", type, "', the receiving optimizer is '", Codec::type, "'");
+    reader.fail("the ", name, " was saved as ", CheckpointReader::quoted(type), ", the receiving optimizer is '",
+                Codec::type, "'");
   // Every option but the learning rate (schedules change it) must match: another beta or momentum would
   // not continue the run, it would start a different one.
   const io::JsonValue options = Codec::options(receiving);
@@ -587,7 +597,7 @@ Optimizer read_optimizer(CheckpointReader& reader, const std::string& name, cons
     const bool same = option.value.is_number() ? value.is_number() && value.as_double() == option.value.as_double()
                                                : value == option.value;
     if (!same)
-      reader.fail("the ", name, " was saved with ", option.key, " = ", io::to_json(value),
+      reader.fail("the ", name, " was saved with ", option.key, " = ", CheckpointReader::shown(value),
                   ", the receiving optimizer has ", io::to_json(option.value));
   }
   const double learning_rate = reader.number(saved, "learning_rate", where);
@@ -617,7 +627,8 @@ inline loss::PenaltyPoints penalty_points_from_name(CheckpointReader& reader, co
   for (const loss::PenaltyPoints points : {loss::PenaltyPoints::interpolates, loss::PenaltyPoints::real,
                                            loss::PenaltyPoints::fake, loss::PenaltyPoints::real_and_fake})
     if (name == loss::penalty_points_name(points)) return points;
-  reader.fail(where, " field 'at' is '", name, "', expected interpolates, real, fake or real_and_fake");
+  reader.fail(where, " field 'at' is ", CheckpointReader::quoted(name),
+              ", expected interpolates, real, fake or real_and_fake");
 }
 
 inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
@@ -625,6 +636,8 @@ inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonV
   r.lambda = reader.number(json, "lambda", where);
   r.one_sided = reader.boolean(json, "one_sided", where);
   r.at = penalty_points_from_name(reader, reader.string(json, "at", where), where);
+  // Checkpoints written before the center existed penalized toward 1.
+  r.center = json.find("center") != nullptr ? reader.number(json, "center", where) : 1.0;
 }
 inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
                                        loss::ZeroCenteredPenalty& r) {
@@ -655,7 +668,8 @@ Policy read_policy(CheckpointReader& reader, const Policy& receiving) {
   const std::string where = "metadata 'policy_settings'";
   const std::string& objective = reader.string(settings, "objective", where);
   const io::JsonValue& regularizers = reader.field(settings, "regularizers", where);
-  if (!regularizers.is_array()) reader.fail(where, " field 'regularizers' must be an array, given ", io::to_json(regularizers));
+  if (!regularizers.is_array())
+    reader.fail(where, " field 'regularizers' must be an array, given ", CheckpointReader::shown(regularizers));
   const std::vector<io::JsonValue>& saved = regularizers.as_array();
 
   // The structure first, so that another policy gets one plain message rather than a missing setting.
@@ -667,8 +681,8 @@ Policy read_policy(CheckpointReader& reader, const Policy& receiving) {
     same_structure = same_structure && type != nullptr && type->is_string() && type->as_string() == regularizer_type(r);
   });
   if (!same_structure || count != saved.size())
-    reader.fail("the checkpoint was saved by policy '", saved_name, "', the receiving trainer's is '", receiving.name(),
-                "'");
+    reader.fail("the checkpoint was saved by policy ", CheckpointReader::quoted(saved_name),
+                ", the receiving trainer's is '", receiving.name(), "'");
 
   Policy policy = receiving;
   std::size_t i = 0;
@@ -684,7 +698,8 @@ Policy read_policy(CheckpointReader& reader, const Policy& receiving) {
     reader.fail("the saved policy settings are invalid: ", error.what());
   }
   if (policy.name() != saved_name)
-    reader.fail("metadata 'policy' is '", saved_name, "', but the saved settings make '", policy.name(), "'");
+    reader.fail("metadata 'policy' is ", CheckpointReader::quoted(saved_name), ", but the saved settings make '",
+                policy.name(), "'");
   return policy;
 }
 
@@ -711,7 +726,7 @@ EmaGenerator<Scalar> read_ema(CheckpointReader& reader, const nn::Mlp<Scalar>& g
   const io::JsonValue& updates_json = reader.field(json, "updates", where);
   const std::optional<std::int64_t> updates = updates_json.as_int64();
   if (!updates || *updates < 0)
-    reader.fail(where, " field 'updates' must be an integer >= 0, given ", io::to_json(updates_json));
+    reader.fail(where, " field 'updates' must be an integer >= 0, given ", CheckpointReader::shown(updates_json));
   std::optional<EmaGenerator<Scalar>> ema;
   try {
     ema.emplace(EmaOptions{decay});
@@ -733,20 +748,22 @@ void load_into(const io::SafetensorsFile& file, const std::string& source, Train
   using Scalar = typename Trainer::scalar_type;
   CheckpointReader reader(file, source);
   if (reader.metadata("format") != checkpoint_format)
-    reader.fail("metadata 'format' is '", reader.metadata("format"), "', expected '", checkpoint_format, "'");
+    reader.fail("metadata 'format' is ", CheckpointReader::quoted(reader.metadata("format")), ", expected '",
+                checkpoint_format, "'");
   const std::uint64_t version = reader.metadata_unsigned("format_version", 1u << 30);
   if (version != static_cast<std::uint64_t>(checkpoint_format_version))
     reader.fail("format_version is ", version, ", this gantry reads version ", checkpoint_format_version);
   const std::string& scalar = reader.metadata("scalar");
   if (scalar != io::dtype_name(scalar_dtype<Scalar>()))
-    reader.fail("was saved with scalar ", scalar, ", the receiving trainer's is ", io::dtype_name(scalar_dtype<Scalar>()));
+    reader.fail("was saved with scalar ", CheckpointReader::quoted(scalar), ", the receiving trainer's is ",
+                io::dtype_name(scalar_dtype<Scalar>()));
 
   constexpr std::uint64_t max_index = static_cast<std::uint64_t>(std::numeric_limits<Index>::max());
   const auto iteration = static_cast<Index>(reader.metadata_unsigned("iteration", max_index));
   TrainerOptions options = trainer.options();  // keeps the receiving trainer's divergence_guard
   const std::string& schedule = reader.metadata("schedule");
   if (schedule != "alternating" && schedule != "simultaneous")
-    reader.fail("metadata 'schedule' is '", schedule, "', expected alternating or simultaneous");
+    reader.fail("metadata 'schedule' is ", CheckpointReader::quoted(schedule), ", expected alternating or simultaneous");
   options.schedule = schedule_from_name(schedule);
   options.n_critic = static_cast<Index>(reader.metadata_unsigned("n_critic", max_index));
   options.batch_size = static_cast<Index>(reader.metadata_unsigned("batch_size", max_index));
@@ -790,7 +807,8 @@ void load_from_bytes(std::string bytes, const std::string& source, Trainer& trai
   try {
     file.emplace(io::SafetensorsFile::parse(std::move(bytes), source));
   } catch (const IoError& error) {
-    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: '", source, "': ", error.what()));
+    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: ", gantry::detail::quoted(source, 4096), ": ",
+                                          error.what()));
   }
   load_into(*file, source, trainer, ema);
 }
@@ -801,7 +819,8 @@ void load_from_path(const std::string& path, Trainer& trainer, EmaGenerator<type
   try {
     file.emplace(io::SafetensorsFile::read(path));
   } catch (const IoError& error) {
-    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: '", path, "': ", error.what()));
+    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: ", gantry::detail::quoted(path, 4096), ": ",
+                                          error.what()));
   }
   load_into(*file, path, trainer, ema);
 }

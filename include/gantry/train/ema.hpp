@@ -2,6 +2,7 @@
 #pragma once
 /// A callback that keeps an exponential moving average of the generator's parameters, the network to sample from.
 
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -66,6 +67,9 @@ class EmaGenerator {
       throw ShapeError(gantry::detail::message("gantry::train::EmaGenerator::update: the generator has ",
                                                generator.parameter_count(), " parameters, the average has ",
                                                average_->parameter_count()));
+    if (updates_ == std::numeric_limits<Index>::max())
+      throw OptionError(gantry::detail::message("gantry::train::EmaGenerator::update: updates ", updates_,
+                                                " is the largest 64-bit count; one more would overflow it"));
     const Scalar decay = static_cast<Scalar>(options_.decay);
     const Scalar weight = static_cast<Scalar>(1.0 - options_.decay);
     // Coefficient-wise, so the expression may read and write the same vector; no temporary is allocated.

@@ -72,6 +72,21 @@ class Evaluator {
     }
   }
 
+  /// The penalties alone (no objective term): their value and their exact critic gradient into `gradient`.
+  Values<Scalar> penalty_gradient(const Policy& policy, const Mlp& generator, const Mlp& critic,
+                                  const Batch<Scalar>& batch, Vector<Scalar>& gradient) {
+    check_batch("gantry::train::Evaluator::penalty_gradient", generator, critic, batch);
+    gradient.resize(critic.parameter_count());
+    Values<Scalar> values = critic_pass(policy, generator, critic, batch, gradient, false);
+    values.critic_loss = values.wasserstein_estimate = Values<Scalar>::not_computed;
+    return values;
+  }
+
+  /// After a step of a policy with consensus: J^T v of each player, the gradient of R = 1/2 |v|^2 before the
+  /// consensus weight multiplies it (train/evaluation_parts.hpp reads it).
+  const Vector<Scalar>& consensus_critic_part() const { return consensus_critic_part_; }
+  const Vector<Scalar>& consensus_generator_part() const { return consensus_generator_part_; }
+
  private:
   struct Layout {
     Index interpolates = -1, real = 0, fake = 0;  ///< first column of each group (-1: absent)

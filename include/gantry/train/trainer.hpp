@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,7 @@
 #include "gantry/train/callbacks.hpp"
 #include "gantry/train/divergence_guard.hpp"
 #include "gantry/train/evaluation.hpp"
+#include "gantry/train/evaluation_parts.hpp"
 #include "gantry/train/evaluator.hpp"
 #include "gantry/train/step_stats.hpp"
 
@@ -37,6 +39,10 @@ inline Schedule schedule_from_name(const std::string& name) {
 }
 
 struct TrainerOptions {
+  /// The largest batch: BLAS (EIGEN_USE_BLAS) takes matrix dimensions as 32-bit ints, and a batch is a dimension
+  /// of every product of a step (up to 3 x batch_size columns with interpolates).
+  static constexpr Index max_batch_size = (Index{1} << 31) / 4;
+
   Index batch_size = 256;
   Index n_critic = 5;                      ///< critic steps per generator step (alternating only; 1 when simultaneous)
   Schedule schedule = Schedule::alternating;
@@ -50,7 +56,8 @@ struct TrainerOptions {
 
   void validate() const {
     constexpr const char* owner = "gantry::train::TrainerOptions";
-    gantry::detail::require(batch_size >= 1, owner, "batch_size", batch_size, ">= 1");
+    gantry::detail::require(batch_size >= 1 && batch_size <= max_batch_size, owner, "batch_size", batch_size,
+                            gantry::detail::message("in [1, ", max_batch_size, "]"));
     gantry::detail::require(n_critic >= 1, owner, "n_critic", n_critic, ">= 1");
     gantry::detail::require(schedule == Schedule::alternating || n_critic == 1, owner, "n_critic", n_critic,
                             "1 with the simultaneous schedule (both players step once at the same point)");
@@ -112,8 +119,10 @@ class Trainer {
   Stats fit(Index iterations, Callbacks&&... callbacks) {
     if (iterations < 0)
       throw OptionError(gantry::detail::message("gantry::train::Trainer::fit: iterations must be >= 0, given ", iterations));
+    const Index target = gantry::detail::checked_sum(iteration_, iterations, "gantry::train::Trainer::fit",
+                                                     "the iteration counter after fit (iteration + iterations)");
     const auto start = std::chrono::steady_clock::now();
-    target_ = iteration_ + iterations;
+    target_ = target;
     dispatch_train_begin(*this, callbacks...);
     Stats stats;
     for (Index i = 0; i < iterations; ++i) {
@@ -129,6 +138,9 @@ class Trainer {
   /// One generator iteration under the schedule. With the divergence guard on, an exception thrown during the
   /// iteration (a divergence, non-finite data from a sampler) leaves the trainer as it was before it.
   Stats step() {
+    if (iteration_ == std::numeric_limits<Index>::max())
+      throw OptionError(gantry::detail::message("gantry::train::Trainer::step: iteration ", iteration_,
+                                                " is the largest 64-bit count; one more would overflow it"));
     if (!options_.divergence_guard) return unguarded_step();
     guard_.save(generator_, critic_, critic_optimizer_, generator_optimizer_, rng_);
     try {
@@ -206,6 +218,12 @@ class Trainer {
     static_cast<Values<Scalar>&>(result) = evaluator_.both_gradients(
         policy_, generator_, critic_, batch, result.critic_gradient, result.generator_gradient);
     return result;
+  }
+
+  /// The same evaluation broken into its parts (objective, each penalty, consensus) for both players; opt-in and
+  /// allocating, for studies and for inspecting a step (train/evaluation_parts.hpp).
+  EvaluationParts<Scalar> evaluate_parts(const Batch<Scalar>& batch) const {
+    return train::evaluate_parts(policy_, generator_, critic_, batch);
   }
 
   // ---- access ----
@@ -305,11 +323,7 @@ class Trainer {
           "`set_state(State)` (to roll them back), and an optimizer of this trainer has none");
   }
 
-  void project_critic() {
-    policy_.for_each_regularizer([&](const auto& r) {
-      if constexpr (loss::is_projection_v<std::decay_t<decltype(r)>>) r.project_critic(critic_);
-    });
-  }
+  void project_critic() { policy_.project_critic(critic_); }
 
   Policy policy_;
   Mlp generator_;
