@@ -5,6 +5,7 @@
 #include <gantry/nn/gradient_penalty.hpp>
 
 #include "catch.hpp"
+#include "support/first_order.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
 
@@ -18,19 +19,6 @@ namespace nn = gantry::nn;
 namespace {
 
 constexpr double tolerance = 1e-6;
-
-// The penalty's value from first-order code only: input gradients by the backward pass, then the formula.
-double penalty_by_first_order(const nn::Mlp<double>& critic, const Matrix<double>& x,
-                              const nn::GradientPenaltyOptions& options) {
-  const Matrix<double> g = nn::input_gradient(critic, x);
-  double total = 0;
-  for (Index i = 0; i < g.cols(); ++i) {
-    double excess = g.col(i).norm() - options.target;
-    if (options.one_sided) excess = std::max(excess, 0.0);
-    total += excess * excess;
-  }
-  return options.coefficient * total / double(g.cols());
-}
 
 std::vector<std::pair<std::string, nn::GradientPenaltyOptions>> penalty_kinds() {
   return {{"WGAN-GP lambda 10", {10.0, 1.0, false}},

@@ -4,6 +4,7 @@
 #include <gantry/nn/hessian_vector.hpp>
 
 #include "catch.hpp"
+#include "support/first_order.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
 
@@ -18,43 +19,6 @@ namespace {
 
 constexpr double tolerance = 1e-6;
 
-/// L(a) = sum softplus(a) + c/2 sum a^2 + (sum a)^2 / 2: smooth, with a non-diagonal Hessian (the last term).
-struct TestLoss {
-  double c = 0.3;
-  double value(const Eigen::Ref<const Matrix<double>>& a) const {
-    double total = 0;
-    for (Index j = 0; j < a.cols(); ++j)
-      for (Index i = 0; i < a.rows(); ++i) total += gantry::detail::stable_softplus(a(i, j)) + 0.5 * c * a(i, j) * a(i, j);
-    return total + 0.5 * a.sum() * a.sum();
-  }
-  void gradient(const Eigen::Ref<const Matrix<double>>& a, Eigen::Ref<Matrix<double>> out) const {
-    const double sum = a.sum();
-    for (Index j = 0; j < a.cols(); ++j)
-      for (Index i = 0; i < a.rows(); ++i) out(i, j) = gantry::detail::stable_sigmoid(a(i, j)) + c * a(i, j) + sum;
-  }
-  void hessian_vector(const Eigen::Ref<const Matrix<double>>& a, const Eigen::Ref<const Matrix<double>>& da,
-                      Eigen::Ref<Matrix<double>> out) const {
-    const double sum = da.sum();
-    for (Index j = 0; j < a.cols(); ++j)
-      for (Index i = 0; i < a.rows(); ++i) {
-        const double s = gantry::detail::stable_sigmoid(a(i, j));
-        out(i, j) = (s * (1 - s) + c) * da(i, j) + sum;
-      }
-  }
-};
-
-/// grad_theta L by the first-order backward pass.
-Vector<double> gradient_of(const nn::Mlp<double>& net, const Matrix<double>& x, const TestLoss& loss) {
-  nn::Tape<double> tape;
-  net.forward(x, tape);
-  Matrix<double> adjoint(net.output_size(), x.cols());
-  loss.gradient(tape.output(), adjoint);
-  tape.output_adjoint() = adjoint;
-  Vector<double> g(net.parameter_count());
-  net.backward(tape, 0, x.cols(), &g, false, false);
-  return g;
-}
-
 }  // namespace
 
 TEST_CASE("Hessian-vector products match finite differences of gradients", "[nn][hvp][gradient]") {
@@ -65,7 +29,7 @@ TEST_CASE("Hessian-vector products match finite differences of gradients", "[nn]
       nn::Mlp<double> net = random_network<double>(c, activation, rng);
       const Matrix<double> x = random_matrix<double>(c.sizes.front(), c.batch, rng);
       const Vector<double> v = random_vector<double>(net.parameter_count(), rng);
-      const TestLoss loss;
+      const SmoothOutputLoss loss;
       nn::Tape<double> tape;
       Vector<double> hv;
       const double value = nn::hessian_vector_product(net, x, loss, v, tape, hv);
@@ -98,32 +62,14 @@ TEST_CASE("Hessian-vector products through generator -> critic match finite diff
       const Matrix<double> z = random_matrix<double>(generator_sizes.front(), 3, rng);
       const Vector<double> v_g = random_vector<double>(generator.parameter_count(), rng);
       const Vector<double> v_d = random_vector<double>(critic.parameter_count(), rng);
-      const TestLoss loss;
+      const SmoothOutputLoss loss;
       nn::ChainTapes<double> tapes;
       Vector<double> hv_g, hv_d;
       nn::chain_hessian_vector_product(generator, critic, z, loss, v_g, v_d, tapes, hv_g, hv_d);
       Vector<double> analytic(hv_g.size() + hv_d.size());
       analytic << hv_g, hv_d;
 
-      // The joint gradient (generator, critic) from first-order passes only.
-      auto joint_gradient = [&](const Vector<double>& w) {
-        nn::Mlp<double> g = generator, d = critic;
-        g.parameters() = w.head(g.parameter_count());
-        d.parameters() = w.tail(d.parameter_count());
-        nn::Tape<double> tg, td;
-        g.forward(z, tg);
-        d.forward(tg.output(), td);
-        Matrix<double> adjoint(1, z.cols());
-        loss.gradient(td.output(), adjoint);
-        td.output_adjoint() = adjoint;
-        Vector<double> grad_d(d.parameter_count()), grad_g(g.parameter_count());
-        d.backward(td, 0, z.cols(), &grad_d, false, true);
-        tg.output_adjoint() = td.input_adjoint();
-        g.backward(tg, 0, z.cols(), &grad_g, false, false);
-        Vector<double> out(w.size());
-        out << grad_g, grad_d;
-        return out;
-      };
+      auto joint_gradient = [&](const Vector<double>& w) { return chain_gradient_of(generator, critic, z, loss, w); };
       Vector<double> w(analytic.size()), v(analytic.size());
       w << generator.parameters(), critic.parameters();
       v << v_g, v_d;
@@ -139,7 +85,7 @@ TEST_CASE("a chain with mismatched sizes is rejected", "[nn][hvp]") {
   nn::Mlp<double> generator({2, 3}, nn::Activation::relu()), critic({2, 1}, nn::Activation::relu());
   nn::ChainTapes<double> tapes;
   Vector<double> a, b;
-  REQUIRE_THROWS_WITH(nn::chain_hessian_vector_product(generator, critic, Matrix<double>::Zero(2, 2), TestLoss{},
+  REQUIRE_THROWS_WITH(nn::chain_hessian_vector_product(generator, critic, Matrix<double>::Zero(2, 2), SmoothOutputLoss{},
                                                        Vector<double>::Zero(9), Vector<double>::Zero(3), tapes, a, b),
                       contains("generator's output size 3 differs from the critic's input size 2"));
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/first_order.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
 
@@ -76,10 +77,6 @@ std::vector<NormCase> critic_norm_cases() {
 }
 
 std::string label(const NormCase& c, const nn::Activation& a) { return c.name + ", " + a.name(); }
-
-double inner(const Matrix<double>& a, const Matrix<double>& b) { return (a.array() * b.array()).sum(); }
-
-Vector<double> flat(const Matrix<double>& m) { return Eigen::Map<const Vector<double>>(m.data(), m.size()); }
 
 /// A layer-normalized network with every parameter (gains and shifts too) drawn N(0, 0.8^2), and a batch on which
 /// no activation input of a piecewise-linear network lies within reach of the stencil of a kink.
@@ -257,17 +254,10 @@ TEST_CASE("layer normalization: penalty gradients match finite differences of th
         Vector<double> gradient(p.net.parameter_count());
         const double value = nn::gradient_penalty(p.net, p.x, options, tape, &gradient);
 
-        auto penalty_of = [&](const Vector<double>& t) {  // from input gradients of the backward pass only
+        auto penalty_of = [&](const Vector<double>& t) {
           nn::Mlp<double> probe = p.net;
           probe.parameters() = t;
-          const Matrix<double> g = nn::input_gradient(probe, p.x);
-          double total = 0;
-          for (Index i = 0; i < g.cols(); ++i) {
-            double excess = g.col(i).norm() - options.target;
-            if (options.one_sided) excess = std::max(excess, 0.0);
-            total += excess * excess;
-          }
-          return options.coefficient * total / double(g.cols());
+          return penalty_by_first_order(probe, p.x, options);
         };
         CHECK(std::abs(value - penalty_of(p.net.parameters())) < 1e-12 * std::max(1.0, value));
         const GradientCheck check = check_gradient(penalty_of, p.net.parameters(), gradient, step);
@@ -283,32 +273,7 @@ TEST_CASE("layer normalization: Hessian-vector products match finite differences
           "[nn][layer_norm][hvp][gradient]") {
   WorstError worst("layer norm Hessian-vector product (alone and through generator -> critic)");
   Rng rng(45);
-  // L(a) = sum softplus(a) + (sum a)^2 / 2: smooth, with a non-diagonal Hessian.
-  struct Loss {
-    double value(const Eigen::Ref<const Matrix<double>>& a) const {
-      return a.unaryExpr([](double v) { return gantry::detail::stable_softplus(v); }).sum() + 0.5 * a.sum() * a.sum();
-    }
-    void gradient(const Eigen::Ref<const Matrix<double>>& a, Eigen::Ref<Matrix<double>> out) const {
-      out = a.unaryExpr([](double v) { return gantry::detail::stable_sigmoid(v); }).array() + a.sum();
-    }
-    void hessian_vector(const Eigen::Ref<const Matrix<double>>& a, const Eigen::Ref<const Matrix<double>>& da,
-                        Eigen::Ref<Matrix<double>> out) const {
-      out = (a.unaryExpr([](double v) {
-               const double s = gantry::detail::stable_sigmoid(v);
-               return s * (1 - s);
-             }).array() * da.array()) + da.sum();
-    }
-  } loss;
-  auto gradient_of = [&](const nn::Mlp<double>& net, const Matrix<double>& x) {
-    nn::Tape<double> tape;
-    net.forward(x, tape);
-    Matrix<double> adjoint(net.output_size(), x.cols());
-    loss.gradient(tape.output(), adjoint);
-    tape.output_adjoint() = adjoint;
-    Vector<double> g(net.parameter_count());
-    net.backward(tape, 0, x.cols(), &g, false, false);
-    return g;
-  };
+  const SmoothOutputLoss loss;
   for (const auto& c : norm_cases()) {
     for (const auto& activation : all_activations()) {
       const Problem p = random_problem(c, activation, rng);
@@ -319,7 +284,7 @@ TEST_CASE("layer normalization: Hessian-vector products match finite differences
       auto gradient_at = [&](const Vector<double>& theta) {
         nn::Mlp<double> probe = p.net;
         probe.parameters() = theta;
-        return gradient_of(probe, p.x);
+        return gradient_of(probe, p.x, loss);
       };
       const GradientCheck check = compare_gradients(hv, numeric_directional(gradient_at, p.net.parameters(), v, step));
       worst.add(check, label(c, activation));
@@ -347,24 +312,7 @@ TEST_CASE("layer normalization: Hessian-vector products match finite differences
     analytic << hv_g, hv_d;
     w << g.net.parameters(), d.net.parameters();
     v << v_g, v_d;
-    auto joint_gradient = [&](const Vector<double>& theta) {
-      nn::Mlp<double> gen = g.net, critic = d.net;
-      gen.parameters() = theta.head(gen.parameter_count());
-      critic.parameters() = theta.tail(critic.parameter_count());
-      nn::Tape<double> tg, td;
-      gen.forward(g.x, tg);
-      critic.forward(tg.output(), td);
-      Matrix<double> adjoint(1, g.x.cols());
-      loss.gradient(td.output(), adjoint);
-      td.output_adjoint() = adjoint;
-      Vector<double> grad_d(critic.parameter_count()), grad_g(gen.parameter_count());
-      critic.backward(td, 0, g.x.cols(), &grad_d, false, true);
-      tg.output_adjoint() = td.input_adjoint();
-      gen.backward(tg, 0, g.x.cols(), &grad_g, false, false);
-      Vector<double> out(theta.size());
-      out << grad_g, grad_d;
-      return out;
-    };
+    auto joint_gradient = [&](const Vector<double>& theta) { return chain_gradient_of(g.net, d.net, g.x, loss, theta); };
     const GradientCheck check = compare_gradients(analytic, numeric_directional(joint_gradient, w, v, step));
     worst.add(check, "chain, " + activation.name());
     INFO("chain, " << activation.name() << ": " << check);

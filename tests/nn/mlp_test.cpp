@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "catch.hpp"
+#include "support/first_order.hpp"
 #include "support/gradient_check.hpp"
 #include "support/networks.hpp"
 
@@ -22,8 +23,6 @@ constexpr double tolerance = 1e-6;
 constexpr double step = 1e-4;
 
 std::string label(const NetworkCase& c, const nn::Activation& a) { return c.name + ", " + a.name(); }
-
-double inner(const Matrix<double>& a, const Matrix<double>& b) { return (a.array() * b.array()).sum(); }
 
 Matrix<double> forward(const nn::Mlp<double>& net, const Matrix<double>& x) { return net(x); }
 

@@ -60,7 +60,7 @@ struct LayerNormOptions {
 /// parameter vector (right after that layer's weight and bias), so optimizers, clipping, averaging and
 /// checkpoints see them as any other parameter. `features == 0`: the layer is not normalized.
 ///
-/// The passes below work on one column (sample) at a time, from its mean and deviation: never an (n x n) matrix.
+/// The passes below treat each column (sample) from its mean and deviation alone: never an (n x n) matrix.
 /// With c = a - mean(a), r = 1 / sqrt(|c|^2 / n + epsilon) and x_hat = r c, the Jacobian of x_hat is
 ///   J = r (I - 1 1^T / n - x_hat x_hat^T / n),   symmetric,
 /// applied as J v = r (v - mean(v) - x_hat <x_hat, v> / n). A single feature normalizes to 0 (c = 0, J = 0):

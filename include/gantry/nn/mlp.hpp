@@ -344,7 +344,6 @@ class Mlp {
       }
       norms_.push_back(norm);
       normalized_.push_back(norm.active());
-      any_normalized_ = any_normalized_ || norm.active();
     }
     parameters_ = Vector<Scalar>::Zero(offset);
   }
@@ -366,7 +365,10 @@ class Mlp {
   /// True when the network is piecewise linear in its pre-activations: a piecewise-linear activation and no layer
   /// normalization. Then a tangent inside the network never reaches the primal stream's adjoints (no second
   /// derivatives), which the second-order passes exploit.
-  bool piecewise_linear() const { return options_.hidden_activation.piecewise_linear() && !any_normalized_; }
+  bool piecewise_linear() const {
+    return options_.hidden_activation.piecewise_linear() &&
+           std::find(normalized_.begin(), normalized_.end(), true) == normalized_.end();
+  }
   /// Multiply-adds of one sample's forward through every layer's weight (sizes thread shares of a batch).
   double multiply_adds_per_sample() const { return work_per_column_; }
 
@@ -956,7 +958,6 @@ class Mlp {
   std::vector<DenseLayer> layers_;
   std::vector<LayerNorm> norms_;   ///< per layer; inactive where the layer is not normalized
   std::vector<bool> normalized_;   ///< norms_[l].active(), in the form Tape::prepare compares
-  bool any_normalized_ = false;
   Vector<Scalar> parameters_;
   double work_per_column_ = 0;  ///< multiply-adds of one sample through every layer's weight, to size thread shares
 };
