@@ -145,6 +145,13 @@ std::vector<double> theta_grid(const Settings& s) {
 
 double sign(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
 
+/// With a finite penalty weight the optimal critic is not 1-Lipschitz: on the strip between the lines, where every
+/// interpolate lies, a critic of slope g along x earns E D(real) - E D(fake) = g |theta| and pays
+/// lambda (g - 1)^2, so the optimum is g = 1 + |theta| / (2 lambda): the estimate g |theta| exceeds W1 by that factor.
+double penalized_slope(double theta, double lambda) {
+  return lambda > 0 ? 1.0 + std::fabs(theta) / (2.0 * lambda) : std::numeric_limits<double>::infinity();
+}
+
 /// The closed forms on a fine grid, with the jump of JS at 0 drawn as a gap and a dot.
 void closed_form_series(const Settings& s, std::vector<io::PanelSeries>& estimates,
                         std::vector<io::PanelSeries>& gradients) {
@@ -152,6 +159,8 @@ void closed_form_series(const Settings& s, std::vector<io::PanelSeries>& estimat
   io::PanelSeries w1{"W1 = |theta|, closed form", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
   io::PanelSeries djs{"dJS/dtheta = 0, closed form", {}, {}, {}, {}, "#1f77b4", io::LineStyle::dashed, false};
   io::PanelSeries dw1{"dW1/dtheta = sign(theta), closed form", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
+  io::PanelSeries dw1_lambda{"critic slope g = 1 + |theta|/(2 lambda) at the penalized optimum", {}, {}, {}, {},
+                             "#ff9896", io::LineStyle::dotted, false};
   constexpr Index fine = 401;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (Index k = 0; k < fine; ++k) {
@@ -165,12 +174,15 @@ void closed_form_series(const Settings& s, std::vector<io::PanelSeries>& estimat
     djs.y.push_back(0.0);
     dw1.x.push_back(t);
     dw1.y.push_back(at_zero ? nan : sign(t));
+    dw1_lambda.x.push_back(t);
+    dw1_lambda.y.push_back(at_zero ? nan : sign(t) * penalized_slope(t, s.lambda));
   }
   estimates.push_back(js);
   estimates.push_back({"JS(P_0, P_0) = 0", {0.0}, {0.0}, {}, {}, "#1f77b4", io::LineStyle::solid, true});
   estimates.push_back(w1);
   gradients.push_back(djs);
   gradients.push_back(dw1);
+  gradients.push_back(dw1_lambda);
 }
 
 void describe(Flags& flags, Settings& s) {
@@ -315,7 +327,7 @@ int continuity_main(const std::vector<std::string>& args) {
   json.field("eval_batches", s.eval_batches).field("scalar", "double");
   json.end_object();
   json.key("theta").value(thetas);
-  std::vector<double> js, djs, ns, w1, dw1, w1_closed, dw1_closed, js_closed;
+  std::vector<double> js, djs, ns, w1, dw1, w1_closed, dw1_closed, js_closed, w1_penalized, dw1_penalized;
   for (std::size_t k = 0; k < thetas.size(); ++k) {
     js.push_back(log2 - gan_results[k].critic_loss / 2);
     djs.push_back(gan_results[k].gradient / 2);
@@ -325,6 +337,8 @@ int continuity_main(const std::vector<std::string>& args) {
     js_closed.push_back(thetas[k] == 0 ? 0.0 : log2);
     w1_closed.push_back(std::fabs(thetas[k]));
     dw1_closed.push_back(sign(thetas[k]));
+    w1_penalized.push_back(std::fabs(thetas[k]) * penalized_slope(thetas[k], s.lambda));
+    dw1_penalized.push_back(sign(thetas[k]) * penalized_slope(thetas[k], s.lambda));
   }
   json.key("gan").begin_object();
   json.field("policy", gan.name()).field("js_estimate", js).field("js_gradient", djs);
@@ -335,6 +349,7 @@ int continuity_main(const std::vector<std::string>& args) {
   json.end_object();
   json.key("closed_form").begin_object();
   json.field("js", js_closed).field("w1", w1_closed).field("w1_gradient", dw1_closed);
+  json.field("w1_estimate_at_penalized_optimum", w1_penalized).field("w1_gradient_at_penalized_optimum", dw1_penalized);
   json.end_object();
   json.key("summary").begin_object();
   json.field("js_mean_off_zero", js_sum / n_off).field("js_min_far", js_far_min);
