@@ -294,10 +294,15 @@ class StudyProgress {
     clock_start_ = std::chrono::steady_clock::now();
   }
 
+  /// Each trainer iteration from now on counts as `units` units of the total (e.g. its critic steps), so that
+  /// the rate and the ETA stay right across trainers whose iterations differ in cost.
+  void set_units_per_iteration(Index units) { units_ = units; }
+
   template <class Trainer, class Stats>
   void on_step_end(Trainer& trainer, const Stats& stats) {
     Stats study = stats;
-    study.iteration = ++done_;
+    done_ += units_;
+    study.iteration = done_;
     study.total_iterations = total_;
     study.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start_).count();
     bar_.on_step_end(trainer, study);
@@ -326,6 +331,7 @@ class StudyProgress {
   gantry::train::ProgressBar bar_;
   Index total_ = 0;
   Index done_ = 0;
+  Index units_ = 1;
   std::chrono::steady_clock::time_point clock_start_;
 };
 

@@ -10,6 +10,7 @@
 
 #include <gantry/io/plot_panels.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -155,11 +156,11 @@ double penalized_slope(double theta, double lambda) {
 /// The closed forms on a fine grid, with the jump of JS at 0 drawn as a gap and a dot.
 void closed_form_series(const Settings& s, std::vector<io::PanelSeries>& estimates,
                         std::vector<io::PanelSeries>& gradients) {
-  io::PanelSeries js{"JS, closed form (log 2 off 0)", {}, {}, {}, {}, "#1f77b4", io::LineStyle::dashed, false};
-  io::PanelSeries w1{"W1 = |theta|, closed form", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
-  io::PanelSeries djs{"dJS/dtheta = 0, closed form", {}, {}, {}, {}, "#1f77b4", io::LineStyle::dashed, false};
-  io::PanelSeries dw1{"dW1/dtheta = sign(theta), closed form", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
-  io::PanelSeries dw1_lambda{"critic slope g = 1 + |theta|/(2 lambda) at the penalized optimum", {}, {}, {}, {},
+  io::PanelSeries js{"JS closed form, dashed: log 2 off 0", {}, {}, {}, {}, "#1f77b4", io::LineStyle::dashed, false};
+  io::PanelSeries w1{"W1 closed form, dashed: |theta|", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
+  io::PanelSeries djs{"dJS/dtheta closed form, dashed: 0", {}, {}, {}, {}, "#1f77b4", io::LineStyle::dashed, false};
+  io::PanelSeries dw1{"dW1/dtheta closed form, dashed: sign(theta)", {}, {}, {}, {}, "#d62728", io::LineStyle::dashed, false};
+  io::PanelSeries dw1_lambda{"dotted: slope 1 + |theta|/(2 lambda), the penalized optimum", {}, {}, {}, {},
                              "#ff9896", io::LineStyle::dotted, false};
   constexpr Index fine = 401;
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -235,7 +236,8 @@ int continuity_main(const std::vector<std::string>& args) {
   const std::vector<double> thetas = theta_grid(s);
   fmt::print(stderr, "studies continuity: {} thetas in [{}, {}], {} critic steps each, width {}, batch {}, seed {}\n",
              s.thetas, -s.theta_max, s.theta_max, s.critic_steps, s.width, s.batch, s.seed);
-  StudyProgress progress("continuity", 2 * s.thetas * (s.critic_steps / critic_steps_per_iteration));
+  StudyProgress progress("continuity", 2 * s.thetas * s.critic_steps);  // in critic steps
+  progress.set_units_per_iteration(critic_steps_per_iteration);
   std::vector<Measured> gan_results, wgan_results;
   for (std::size_t k = 0; k < thetas.size(); ++k) {
     // The same critic initialisation and batches for both critics at one theta, different ones per theta.
@@ -269,6 +271,21 @@ int continuity_main(const std::vector<std::string>& args) {
     }
   }
   const double n_off = static_cast<double>(std::max<Index>(off_zero, 1));
+  // A critic whose ReLUs all died is constant: its estimate and gradient are exactly 0. Counted apart, and left
+  // out of the median error against the optimum of the penalized objective.
+  Index dead_critics = 0;
+  std::vector<double> penalized_errors;
+  for (std::size_t k = 0; k < thetas.size(); ++k) {
+    if (thetas[k] == 0) continue;
+    if (wgan_results[k].gradient == 0 && wgan_results[k].gradient_spread == 0) {
+      ++dead_critics;
+      continue;
+    }
+    penalized_errors.push_back(std::fabs(wgan_results[k].gradient - sign(thetas[k]) * penalized_slope(thetas[k], s.lambda)));
+  }
+  std::sort(penalized_errors.begin(), penalized_errors.end());
+  const double w1_gradient_median_error_penalized =
+      penalized_errors.empty() ? 0.0 : penalized_errors[penalized_errors.size() / 2];
   // Near 0 a finite discriminator cannot yet separate the lines; from |theta| >= theta_max / 4 on it can.
   double js_far_min = log2, js_gradient_far_max = 0;
   for (std::size_t k = 0; k < thetas.size(); ++k)
@@ -277,13 +294,13 @@ int continuity_main(const std::vector<std::string>& args) {
       js_gradient_far_max = std::max(js_gradient_far_max, std::fabs(gan_results[k].gradient / 2));
     }
   fmt::print("summary: JS estimate off 0: mean {:.4f} (log 2 = {:.4f}), at |theta| >= {:g}: min {:.4f}, |dJS/dtheta| "
-             "max {}; W1 estimate: max |error| {:.4f}, gradient max |error| vs sign(theta) {:.4f}; {:.1f} s\n",
+             "max {}; W1 estimate: max |error| {:.4f}, gradient max |error| vs sign(theta) {:.4f}, median |error| vs "
+             "the penalized optimum {:.4f}; dead critics {}; {:.1f} s\n",
              js_sum / n_off, log2, s.theta_max / 4, js_far_min, sci(js_gradient_far_max), w1_error_max,
-             w1_gradient_error_max, seconds);
+             w1_gradient_error_max, w1_gradient_median_error_penalized, dead_critics, seconds);
 
   // The figure: estimates and gradients against theta, closed forms dashed.
   std::vector<io::PanelSeries> estimates, gradients;
-  closed_form_series(s, estimates, gradients);
   io::PanelSeries js_measured{"JS estimate log 2 - L_D/2 (GAN discriminator)", thetas, {}, {}, {}, "#1f77b4",
                               io::LineStyle::solid, true};
   io::PanelSeries w1_measured{"W1 estimate E D(real) - E D(fake) (WGAN-GP critic)", thetas, {}, {}, {}, "#d62728",
@@ -307,6 +324,7 @@ int continuity_main(const std::vector<std::string>& args) {
   estimates.push_back(w1_measured);
   gradients.push_back(djs_measured);
   gradients.push_back(dw1_measured);
+  closed_form_series(s, estimates, gradients);  // on top of the measurements
   io::Panel estimate_panel{"distance between P_0 and P_theta", "theta", "distance", false, false, estimates, {}, {},
                            {}, {}, {}};
   io::Panel gradient_panel{"gradient the generator's theta receives", "theta", "d estimate / d theta", false, false,
@@ -356,6 +374,8 @@ int continuity_main(const std::vector<std::string>& args) {
   json.field("js_gradient_mean_abs_off_zero", js_gradient_sum / n_off).field("js_gradient_max_abs_far", js_gradient_far_max);
   json.field("non_saturating_gradient_mean_abs_off_zero", ns_gradient_sum / n_off);
   json.field("w1_max_abs_error", w1_error_max).field("w1_gradient_max_abs_error", w1_gradient_error_max);
+  json.field("w1_gradient_median_abs_error_vs_penalized_optimum", w1_gradient_median_error_penalized);
+  json.field("dead_critics", dead_critics);
   json.field("far_means_abs_theta_at_least", s.theta_max / 4);
   json.end_object();
   json.key("files").value(std::vector<std::string>{"continuity.svg", "continuity.json"});

@@ -1,4 +1,5 @@
-# cmake -DSTUDIES=<studies executable> -DSTUDY=<name> -DOUT=<scratch directory> -DFIELDS=<a;b.c;...> -P studies_run_test.cmake
+# cmake -DSTUDIES=<studies executable> -DSTUDY=<name> -DOUT=<scratch directory> -DFIELDS=<a,b.c,...> [-DEXTRA=<args>]
+#       -P studies_run_test.cmake
 # Runs `studies <STUDY> --quick` (plus EXTRA arguments) and checks that it wrote every file its record lists, that
 # each SVG is a complete document, and that the JSON record holds every field of FIELDS (dots go into objects;
 # a field that is a number must be finite, an array must not be empty), with study = STUDY and quick = true.
@@ -61,7 +62,8 @@ foreach(k RANGE ${last})
 endforeach()
 
 # The fields the docs quote.
-foreach(field IN LISTS FIELDS)
+string(REPLACE "," ";" fields "${FIELDS}")
+foreach(field IN LISTS fields)
   string(REPLACE "." ";" path "${field}")
   string(JSON type ERROR_VARIABLE missing TYPE "${record}" ${path})
   if(missing)
@@ -82,7 +84,7 @@ foreach(field IN LISTS FIELDS)
   endif()
 endforeach()
 
-# A second call writes nothing to stdout and exits 0 on --help, listing --quick.
+# --help: status 0, nothing on stderr, the usage line and --quick.
 execute_process(COMMAND "${STUDIES}" "${STUDY}" --help RESULT_VARIABLE status OUTPUT_VARIABLE help ERROR_VARIABLE stderr)
 if(NOT status EQUAL 0 OR NOT stderr STREQUAL "" OR NOT help MATCHES "usage: studies ${STUDY}" OR NOT help MATCHES "--quick")
   fail("--help: status ${status}, stderr '${stderr}', text:\n${help}")

@@ -222,7 +222,9 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
     const double base = panel.log_y ? bottom : py(0.0);
     for (std::size_t k = 0; k < bars.counts.size(); ++k) {
       const double c = bars.counts[k];
-      if (!std::isfinite(c) || !usable_x(bars.edges[k]) || !usable_x(bars.edges[k + 1]) || !usable_y(c)) continue;
+      // An empty bin draws nothing (a rect of height 0 is invisible and only adds bytes).
+      if (c == 0 || !std::isfinite(c) || !usable_x(bars.edges[k]) || !usable_x(bars.edges[k + 1]) || !usable_y(c))
+        continue;
       const double x0 = px(bars.edges[k]), x1 = px(bars.edges[k + 1]), y = py(c);
       doc.rect(x0, std::min(y, base), std::max(x1 - x0, 0.0), std::fabs(base - y));
     }
