@@ -7,6 +7,7 @@
 // and the generator's gradient with respect to theta is read from the trainer's evaluation API.
 
 #include "cli.hpp"
+#include "toy.hpp"
 
 #include <gantry/io/plot_panels.hpp>
 
@@ -67,18 +68,8 @@ nn::Mlp<Scalar> line_generator(double theta) {
 }
 
 nn::Mlp<Scalar> fresh_critic(const Settings& s, std::uint64_t seed) {
-  nn::Mlp<Scalar> d({2, s.width, s.width, 1}, nn::Activation::relu());
   gantry::Rng rng(seed);
-  d.initialize(nn::InitScheme::torch_default, rng);
-  return d;
-}
-
-gantry::optim::Adam<Scalar> critic_adam(const Settings& s) {
-  gantry::optim::AdamOptions o;
-  o.learning_rate = s.learning_rate;
-  o.beta1 = 0.5;  // gan_toy.py's betas
-  o.beta2 = 0.9;
-  return gantry::optim::Adam<Scalar>(o);
+  return relu_network<Scalar>(2, s.width, 2, 1, rng);
 }
 
 // Critic steps per trainer iteration: the trainer runs the (frozen) generator's step once per iteration, so
@@ -102,7 +93,7 @@ Measured train_and_measure(const Policy& policy, double theta, const Settings& s
   options.seed = derive_seed(seed, 1);
   auto trainer = train::make_trainer(policy, line_generator(theta), fresh_critic(s, derive_seed(seed, 0)),
                                      ParallelLine(0.0), gantry::data::UniformNoise<Scalar>(1, 0.0, 1.0),
-                                     critic_adam(s), Frozen<Scalar>(), options);
+                                     toy_adam<Scalar>(s.learning_rate), Frozen<Scalar>(), options);
   trainer.fit(s.critic_steps / critic_steps_per_iteration, progress);
   Measured m;
   double gradient_squares = 0;

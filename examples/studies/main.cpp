@@ -5,6 +5,7 @@
 //   studies --help                      the list
 //   studies continuity                  Arjovsky et al. 2017, example 1: JS is flat, W1 is continuous
 //   studies vanishing-gradients --quick a small run of Arjovsky & Bottou 2017, figures 1-3
+//   studies annealing                   instance noise, fixed and annealed by a schedule
 //
 // One program rather than one per study: the studies share their flags, progress bar and record format, and a
 // user finds them all from one --help.
@@ -22,6 +23,7 @@
 namespace studies {
 int continuity_main(const std::vector<std::string>& args);
 int vanishing_gradients_main(const std::vector<std::string>& args);
+int annealing_main(const std::vector<std::string>& args);
 }  // namespace studies
 
 namespace {
@@ -38,6 +40,9 @@ const Study all_studies[] = {
      "a better discriminator starves the minimax generator of gradient, -log D's gradient grows unstable; "
      "instance noise keeps the minimax gradient alive",
      studies::vanishing_gradients_main},
+    {"annealing", "Arjovsky & Bottou 2017, section 4",
+     "instance noise lets a minimax GAN learn; annealed to 0 with a schedule, it stops blurring the fit",
+     studies::annealing_main},
     {"continuity", "Arjovsky, Chintala & Bottou 2017, example 1 and figure 1",
      "between parallel lines JS is log 2 off theta = 0 (no gradient), W1 = |theta| is continuous",
      studies::continuity_main},

@@ -8,6 +8,7 @@
 // section 4): the discriminator trains on noisy samples and the generator's gradients are taken through them.
 
 #include "cli.hpp"
+#include "toy.hpp"
 
 #include <gantry/io/plot_panels.hpp>
 
@@ -17,7 +18,6 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <variant>
 #include <vector>
 
 #include <fmt/core.h>
@@ -49,43 +49,10 @@ struct Settings {
   bool quick = false;
 };
 
-/// 8 Gaussians or the swiss roll, as one sampler type.
-class ToyData {
- public:
-  using Scalar = studies::Scalar;
-  explicit ToyData(const std::string& name) {
-    if (name == "swissroll") sampler_ = gantry::data::SwissRoll<Scalar>();
-    else sampler_ = gantry::data::GaussianMixture<Scalar>(gantry::data::EightGaussians<Scalar>());
-  }
-  Index dimension() const { return 2; }
-  void sample(Eigen::Ref<Matrix<Scalar>> out, gantry::Rng& rng) const {
-    std::visit([&](const auto& s) { s.sample(out, rng); }, sampler_);
-  }
-  /// The mixture for mode coverage; null for the swiss roll.
-  const gantry::data::GaussianMixture<Scalar>* mixture() const {
-    return std::get_if<gantry::data::GaussianMixture<Scalar>>(&sampler_);
-  }
-
- private:
-  std::variant<gantry::data::GaussianMixture<Scalar>, gantry::data::SwissRoll<Scalar>> sampler_{
-      gantry::data::GaussianMixture<Scalar>(gantry::data::EightGaussians<Scalar>())};
-};
+using Data = ToyData<Scalar>;
 
 nn::Mlp<Scalar> network(const Settings& s, Index inputs, Index outputs, gantry::Rng& rng) {
-  std::vector<Index> sizes{inputs};
-  for (Index l = 0; l < s.depth; ++l) sizes.push_back(s.width);
-  sizes.push_back(outputs);
-  nn::Mlp<Scalar> net(sizes, nn::Activation::relu());
-  net.initialize(nn::InitScheme::torch_default, rng);
-  return net;
-}
-
-gantry::optim::Adam<Scalar> adam(double learning_rate) {
-  gantry::optim::AdamOptions o;
-  o.learning_rate = learning_rate;
-  o.beta1 = 0.5;  // gan_toy.py's betas
-  o.beta2 = 0.9;
-  return gantry::optim::Adam<Scalar>(o);
+  return relu_network<Scalar>(inputs, s.width, s.depth, outputs, rng);
 }
 
 /// Mean, standard deviation, smallest and largest of the measurements at one discriminator step.
@@ -128,7 +95,7 @@ struct AfterIteration {
 /// Freezes `generator`, trains a fresh discriminator for s.discriminator_steps steps and measures every
 /// s.record_every steps (and before the first). With `sigma` > 0 the discriminator sees instance noise.
 template <bool Noisy>
-Curves train_discriminator(const nn::Mlp<Scalar>& generator, const ToyData& data, double sigma, const Settings& s,
+Curves train_discriminator(const nn::Mlp<Scalar>& generator, const Data& data, double sigma, const Settings& s,
                            std::uint64_t seed, StudyProgress& progress) {
   using Minimax = std::conditional_t<Noisy, gantry::Policy<loss::Minimax, loss::InstanceNoise>, gantry::Vanilla>;
   using NonSaturating =
@@ -147,7 +114,7 @@ Curves train_discriminator(const nn::Mlp<Scalar>& generator, const ToyData& data
   // The discriminator's loss is the same under both generator losses: train it under the non-saturating policy.
   auto trainer = train::make_trainer(non_saturating, generator, network(s, 2, 1, init), data,
                                      gantry::data::GaussianNoise<Scalar>(generator.input_size()),
-                                     adam(s.lr_discriminator), Frozen<Scalar>(), options);
+                                     toy_adam<Scalar>(s.lr_discriminator), Frozen<Scalar>(), options);
 
   train::Evaluator<Minimax, Scalar> minimax_evaluator;
   train::Evaluator<NonSaturating, Scalar> non_saturating_evaluator;
@@ -369,7 +336,7 @@ int vanishing_gradients_main(const std::vector<std::string>& args) {
   if (s.threads > 0) gantry::set_thread_count(static_cast<int>(s.threads));
   const OutputDirectory out(s.out);
 
-  const ToyData data(s.dataset);
+  const Data data(s.dataset);
   constexpr Index noise_dimension = 2;
   const Index runs_per_stage = 1 + static_cast<Index>(sigmas.size());
   // Progress in discriminator steps (a GAN iteration is one discriminator and one generator step).
@@ -387,8 +354,8 @@ int vanishing_gradients_main(const std::vector<std::string>& args) {
   options.n_critic = 1;
   options.seed = derive_seed(s.seed, 1);
   auto gan = train::make_trainer(gantry::NonSaturating{}, network(s, noise_dimension, 2, init), network(s, 2, 1, init),
-                                 data, gantry::data::GaussianNoise<Scalar>(noise_dimension), adam(s.lr_pretrain),
-                                 adam(s.lr_pretrain), options);
+                                 data, gantry::data::GaussianNoise<Scalar>(noise_dimension), toy_adam<Scalar>(s.lr_pretrain),
+                                 toy_adam<Scalar>(s.lr_pretrain), options);
   gantry::Rng eval_rng(derive_seed(s.seed, 2));
   constexpr Index w1_samples = 500;
   Matrix<Scalar> real(2, w1_samples), z(noise_dimension, w1_samples);
