@@ -70,17 +70,6 @@ std::vector<Run> plan(const Settings& s) {
            {}, {}, {}, {}, {}, {}, 0, 0, 0, 0}};
 }
 
-/// A callback: every `every` iterations, `measure(trainer, iteration)`.
-template <class Measure>
-struct Every {
-  Index every;
-  Measure& measure;
-  template <class Trainer, class Stats>
-  void on_step_end(Trainer& trainer, const Stats& stats) {
-    if (stats.iteration % every == 0) measure(trainer, stats.iteration);
-  }
-};
-
 template <class Objective>
 void train_run(Run& run, const Settings& s, const ToyData<Scalar>& data, StudyProgress& progress) {
   // Always the noisy policy: sigma 0 draws zeros, so "no noise" is the same trainer with the noise off, and every
@@ -125,7 +114,7 @@ void train_run(Run& run, const Settings& s, const ToyData<Scalar>& data, StudyPr
     run.final_w1 = run.w1.back();
   };
   measure(trainer, 0);
-  Every<decltype(measure)> every{s.eval_every, measure};
+  EveryIterations<decltype(measure)> every{s.eval_every, measure};
   trainer.fit(s.iterations, every, progress);
 }
 

@@ -335,6 +335,17 @@ class StudyProgress {
   std::chrono::steady_clock::time_point clock_start_;
 };
 
+/// A callback: after every `every`-th trainer iteration, `measure(trainer, iteration)`.
+template <class Measure>
+struct EveryIterations {
+  Index every;
+  Measure& measure;
+  template <class Trainer, class Stats>
+  void on_step_end(Trainer& trainer, const Stats& stats) {
+    if (stats.iteration % every == 0) measure(trainer, stats.iteration);
+  }
+};
+
 /// Opens the record's top-level object with the fields every study writes first.
 inline void begin_record(gantry::io::JsonWriter& json, const std::string& study, std::uint64_t seed, bool quick) {
   json.begin_object();

@@ -24,6 +24,7 @@ namespace studies {
 int continuity_main(const std::vector<std::string>& args);
 int vanishing_gradients_main(const std::vector<std::string>& args);
 int annealing_main(const std::vector<std::string>& args);
+int wasserstein_estimate_main(const std::vector<std::string>& args);
 }  // namespace studies
 
 namespace {
@@ -43,6 +44,9 @@ const Study all_studies[] = {
     {"annealing", "Arjovsky & Bottou 2017, section 4",
      "instance noise lets a minimax GAN learn; annealed to 0 with a schedule, it stops blurring the fit",
      studies::annealing_main},
+    {"wasserstein-estimate", "Arjovsky, Chintala & Bottou 2017, figures 3-4",
+     "the WGAN critic's estimate falls with the samples' exact W1 and ranks with it; a GAN's loss does not",
+     studies::wasserstein_estimate_main},
     {"continuity", "Arjovsky, Chintala & Bottou 2017, example 1 and figure 1",
      "between parallel lines JS is log 2 off theta = 0 (no gradient), W1 = |theta| is continuous",
      studies::continuity_main},

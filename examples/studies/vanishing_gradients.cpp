@@ -81,17 +81,6 @@ struct Curves {
   std::vector<double> loss, accuracy, accuracy_real, accuracy_fake;
 };
 
-/// A callback: after trainer iteration i, measure(i * steps_per_iteration), i.e. at that discriminator step.
-template <class Measure>
-struct AfterIteration {
-  Measure& measure;
-  Index steps_per_iteration;
-  template <class Trainer, class Stats>
-  void on_step_end(Trainer&, const Stats& stats) {
-    measure(stats.iteration * steps_per_iteration);
-  }
-};
-
 /// Freezes `generator`, trains a fresh discriminator for s.discriminator_steps steps and measures every
 /// s.record_every steps (and before the first). With `sigma` > 0 the discriminator sees instance noise.
 template <bool Noisy>
@@ -124,7 +113,9 @@ Curves train_discriminator(const nn::Mlp<Scalar>& generator, const Data& data, d
   Matrix<Scalar> fake;
   Curves c;
   c.sigma = sigma;
-  const auto measure = [&](Index step) {
+  // Trainer iteration i ends at discriminator step i * record_every.
+  const auto measure = [&](const auto&, Index iteration) {
+    const Index step = iteration * s.record_every;
     std::vector<double> mm, ns, losses, real_right, fake_right;
     for (Index k = 0; k < s.measure_batches; ++k) {
       trainer.draw_batch(batch);  // as training draws it: with instance noise on both real and fake
@@ -162,8 +153,8 @@ Curves train_discriminator(const nn::Mlp<Scalar>& generator, const Data& data, d
     c.accuracy_fake.push_back(Spread::of(fake_right).mean);
     c.accuracy.push_back((c.accuracy_real.back() + c.accuracy_fake.back()) / 2);
   };
-  AfterIteration<decltype(measure)> each{measure, s.record_every};
-  measure(0);
+  EveryIterations<decltype(measure)> each{1, measure};
+  measure(trainer, 0);
   trainer.fit(s.discriminator_steps / s.record_every, each, progress);
   return c;
 }

@@ -45,6 +45,7 @@
 #include "gantry/train/callbacks.hpp"
 #include "gantry/train/evaluation.hpp"
 #include "gantry/train/evaluator.hpp"
+#include "gantry/train/schedule.hpp"
 #include "gantry/train/step_stats.hpp"
 #include "gantry/train/trainer.hpp"
 

@@ -45,6 +45,11 @@ expect_usage_error(vanishing-gradients --noise-sigmas 0.1,x --out "${OUT}" NAMES
 expect_usage_error(vanishing-gradients --discriminator-steps 15 --record-every 10 --out "${OUT}"
                    NAMES "--discriminator-steps" "'15'" "--record-every")
 expect_usage_error(vanishing-gradients --seed -3 --out "${OUT}" NAMES "--seed" "'-3'")
+expect_usage_error(annealing --anneal-fraction 1.5 --out "${OUT}" NAMES "--anneal-fraction" "'1.5'" "(0, 1]")
+expect_usage_error(annealing --loss wasserstein --out "${OUT}" NAMES "--loss" "'wasserstein'" "minimax")
+expect_usage_error(annealing --iterations 10 --eval-every 20 --out "${OUT}" NAMES "--eval-every" "'20'" "--iterations")
+expect_usage_error(wasserstein-estimate --dataset ring --out "${OUT}" NAMES "--dataset" "'ring'" "both")
+expect_usage_error(wasserstein-estimate --clip 0 --out "${OUT}" NAMES "--clip" "'0'" "> 0")
 if(EXISTS "${OUT}")
   message(FATAL_ERROR "a rejected command line still created ${OUT}")
 endif()
@@ -53,13 +58,15 @@ execute_process(COMMAND "${STUDIES}" --help RESULT_VARIABLE status OUTPUT_VARIAB
 if(NOT status EQUAL 0 OR NOT stderr STREQUAL "")
   message(FATAL_ERROR "studies --help: status ${status}, stderr: ${stderr}")
 endif()
-foreach(study continuity vanishing-gradients)
+foreach(study continuity vanishing-gradients annealing wasserstein-estimate)
   if(NOT help MATCHES "\n  ${study} ")
     message(FATAL_ERROR "studies --help does not list ${study}:\n${help}")
   endif()
 endforeach()
 foreach(pair "continuity:--thetas;--theta-max;--critic-steps;--width;--batch;--lr;--lambda;--eval-batches"
-             "vanishing-gradients:--dataset;--stages;--discriminator-steps;--record-every;--width;--depth;--batch;--lr-pretrain;--lr-discriminator;--measure-batches;--noise-sigmas")
+             "vanishing-gradients:--dataset;--stages;--discriminator-steps;--record-every;--width;--depth;--batch;--lr-pretrain;--lr-discriminator;--measure-batches;--noise-sigmas"
+             "annealing:--dataset;--loss;--iterations;--sigma;--anneal-fraction;--n-critic;--width;--depth;--batch;--lr;--eval-every;--eval-samples"
+             "wasserstein-estimate:--dataset;--iterations;--width;--depth;--batch;--eval-every;--eval-samples;--lambda;--clip")
   string(FIND "${pair}" ":" colon)
   string(SUBSTRING "${pair}" 0 ${colon} study)
   math(EXPR rest "${colon} + 1")
