@@ -25,6 +25,7 @@ int continuity_main(const std::vector<std::string>& args);
 int vanishing_gradients_main(const std::vector<std::string>& args);
 int annealing_main(const std::vector<std::string>& args);
 int wasserstein_estimate_main(const std::vector<std::string>& args);
+int weight_clipping_main(const std::vector<std::string>& args);
 }  // namespace studies
 
 namespace {
@@ -44,6 +45,10 @@ const Study all_studies[] = {
     {"annealing", "Arjovsky & Bottou 2017, section 4",
      "instance noise lets a minimax GAN learn; annealed to 0 with a schedule, it stops blurring the fit",
      studies::annealing_main},
+    {"weight-clipping", "Gulrajani et al. 2017, figure 1 (b, c)",
+     "in a deep critic clipping makes gradients explode or vanish through the layers and piles weights at +-c; "
+     "the gradient penalty does neither",
+     studies::weight_clipping_main},
     {"wasserstein-estimate", "Arjovsky, Chintala & Bottou 2017, figures 3-4",
      "the WGAN critic's estimate falls with the samples' exact W1 and ranks with it; a GAN's loss does not",
      studies::wasserstein_estimate_main},

@@ -50,6 +50,8 @@ expect_usage_error(annealing --loss wasserstein --out "${OUT}" NAMES "--loss" "'
 expect_usage_error(annealing --iterations 10 --eval-every 20 --out "${OUT}" NAMES "--eval-every" "'20'" "--iterations")
 expect_usage_error(wasserstein-estimate --dataset ring --out "${OUT}" NAMES "--dataset" "'ring'" "both")
 expect_usage_error(wasserstein-estimate --clip 0 --out "${OUT}" NAMES "--clip" "'0'" "> 0")
+expect_usage_error(weight-clipping --clips 0.1,-1 --out "${OUT}" NAMES "--clips" "'-1'" "> 0")
+expect_usage_error(weight-clipping --critic-steps 15 --out "${OUT}" NAMES "--critic-steps" "'15'" "multiple of 10")
 if(EXISTS "${OUT}")
   message(FATAL_ERROR "a rejected command line still created ${OUT}")
 endif()
@@ -58,7 +60,7 @@ execute_process(COMMAND "${STUDIES}" --help RESULT_VARIABLE status OUTPUT_VARIAB
 if(NOT status EQUAL 0 OR NOT stderr STREQUAL "")
   message(FATAL_ERROR "studies --help: status ${status}, stderr: ${stderr}")
 endif()
-foreach(study continuity vanishing-gradients annealing wasserstein-estimate)
+foreach(study continuity vanishing-gradients annealing wasserstein-estimate weight-clipping)
   if(NOT help MATCHES "\n  ${study} ")
     message(FATAL_ERROR "studies --help does not list ${study}:\n${help}")
   endif()
@@ -66,7 +68,8 @@ endforeach()
 foreach(pair "continuity:--thetas;--theta-max;--critic-steps;--width;--batch;--lr;--lambda;--eval-batches"
              "vanishing-gradients:--dataset;--stages;--discriminator-steps;--record-every;--width;--depth;--batch;--lr-pretrain;--lr-discriminator;--measure-batches;--noise-sigmas"
              "annealing:--dataset;--loss;--iterations;--sigma;--anneal-fraction;--n-critic;--width;--depth;--batch;--lr;--eval-every;--eval-samples"
-             "wasserstein-estimate:--dataset;--iterations;--width;--depth;--batch;--eval-every;--eval-samples;--lambda;--clip")
+             "wasserstein-estimate:--dataset;--iterations;--width;--depth;--batch;--eval-every;--eval-samples;--lambda;--clip"
+             "weight-clipping:--dataset;--clips;--lambda;--critic-steps;--depth;--width;--batch;--lr;--measure-batches;--bins")
   string(FIND "${pair}" ":" colon)
   string(SUBSTRING "${pair}" 0 ${colon} study)
   math(EXPR rest "${colon} + 1")
