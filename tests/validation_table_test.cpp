@@ -303,6 +303,13 @@ std::vector<Rejection> rejections() {
       {"loss", "a negative instance-noise sigma", type<gantry::OptionError>(),
        "gantry::loss::InstanceNoise.sigma must be finite and >= 0, given -0.5",
        [] { loss::InstanceNoise{-0.5}.validate(); }},
+      {"loss", "an instance-noise schedule below 0", type<gantry::OptionError>(),
+       "gantry::loss::InstanceNoise.sigma_schedule.target must be finite and >= 0, given -0.5",
+       [] {
+         loss::InstanceNoise noise;
+         noise.sigma_schedule = train::ValueSchedule::linear(1.0, -0.5, 100);
+         noise.validate();
+       }},
       {"loss", "a negative consensus gamma", type<gantry::OptionError>(),
        "gantry::loss::Consensus.gamma must be finite and >= 0, given -1",
        [] { gantry::Consensus{loss::NonSaturating{}, loss::Consensus{-1.0}}.validate(); }},
@@ -379,6 +386,29 @@ std::vector<Rejection> rejections() {
        [] {
          train::TrainerOptions options;
          options.schedule = train::Schedule::simultaneous;
+         trainer_with(options);
+       }},
+      {"train", "a learning-rate schedule decaying to 0", type<gantry::OptionError>(),
+       "gantry::train::TrainerOptions.critic_learning_rate.target must be finite and > 0, given 0",
+       [] {
+         train::TrainerOptions options;
+         options.critic_learning_rate = train::ValueSchedule::exponential(1e-3, 0.99);
+         trainer_with(options);
+       }},
+      {"train", "scheduled critic steps with simultaneous updates", type<gantry::OptionError>(),
+       "gantry::train::TrainerOptions.critic_steps must be unset with the simultaneous schedule",
+       [] {
+         train::TrainerOptions options;
+         options.schedule = train::Schedule::simultaneous;
+         options.n_critic = 1;
+         options.critic_steps = train::CriticStepsSchedule{};
+         trainer_with(options);
+       }},
+      {"train", "an exponential schedule's decay above 1", type<gantry::OptionError>(),
+       "gantry::train::TrainerOptions.generator_learning_rate.decay must be in (0, 1], given 1.5",
+       [] {
+         train::TrainerOptions options;
+         options.generator_learning_rate = train::ValueSchedule::exponential(1e-3, 1.5, 1e-5);
          trainer_with(options);
        }},
       {"train", "generator output size != critic input size", type<gantry::ShapeError>(),

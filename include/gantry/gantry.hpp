@@ -47,6 +47,7 @@
 #include "gantry/train/evaluation.hpp"
 #include "gantry/train/evaluation_parts.hpp"
 #include "gantry/train/evaluator.hpp"
+#include "gantry/train/schedule.hpp"
 #include "gantry/train/step_stats.hpp"
 #include "gantry/train/trainer.hpp"
 

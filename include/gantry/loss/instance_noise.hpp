@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// Instance noise: Gaussian noise of a fixed sigma added to every real and fake sample before the critic.
+/// Instance noise: Gaussian noise of a fixed or scheduled sigma added to every real and fake sample before the critic.
 
+#include <optional>
 #include <string>
 
 #include "gantry/core/check.hpp"
 #include "gantry/loss/regularizer.hpp"
+#include "gantry/train/schedule.hpp"
 
 namespace gantry::loss {
 
 /// Sonderby et al. 2016; analysed for the Dirac-GAN by Mescheder et al. 2018, section 3.
-/// The noise is drawn with the batch, so the evaluation of a batch is deterministic.
+/// The noise is drawn with the batch, so the evaluation of a batch is deterministic. Arjovsky & Bottou 2017
+/// (section 4) anneal it: with `sigma_schedule` the trainer sets sigma = sigma_schedule->at(t) at the start of
+/// generator iteration t (e.g. train::ValueSchedule::linear(1.0, 0.0, 5000)).
 struct InstanceNoise {
   double sigma = 0.1;
+  std::optional<train::ValueSchedule> sigma_schedule = std::nullopt;
 
   void validate() const {
     gantry::detail::require(gantry::detail::finite(sigma) && sigma >= 0, "gantry::loss::InstanceNoise", "sigma", sigma,
                             "finite and >= 0");
+    if (sigma_schedule) sigma_schedule->validate("gantry::loss::InstanceNoise.sigma_schedule", 0, false);
+  }
+  void at_iteration(Index t) {
+    if (sigma_schedule) sigma = sigma_schedule->at(t);
   }
   std::string name() const { return "instance_noise"; }
   template <class S>

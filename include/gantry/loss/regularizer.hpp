@@ -48,6 +48,11 @@ inline const char* penalty_points_name(PenaltyPoints p) {
 ///
 ///     // 4. Consensus: each player adds weight * 1/2 |v|^2 to its loss, v = (grad_D L_D, grad_G L_G).
 ///     double consensus_weight() const;
+///
+///     // Optional, beside any of the four: called by the trainer at the start of every generator iteration with
+///     // t = the iterations done, to set scheduled settings (InstanceNoise's sigma_schedule). A regularizer that
+///     // depends on t through this alone resumes from a checkpoint exactly.
+///     void at_iteration(Index t);
 ///   };
 namespace detail {
 template <class R, class = void>
@@ -73,6 +78,10 @@ struct is_consensus : std::false_type {};
 template <class R>
 struct is_consensus<R, std::void_t<decltype(double(std::declval<const R&>().consensus_weight()))>> : std::true_type {};
 template <class R, class = void>
+struct has_iteration_hook : std::false_type {};
+template <class R>
+struct has_iteration_hook<R, std::void_t<decltype(std::declval<R&>().at_iteration(Index{}))>> : std::true_type {};
+template <class R, class = void>
 struct has_regularizer_name : std::false_type {};
 template <class R>
 struct has_regularizer_name<R, std::void_t<decltype(std::string(std::declval<const R&>().name()))>> : std::true_type {};
@@ -86,6 +95,8 @@ template <class R>
 inline constexpr bool is_noise_v = detail::is_noise<R>::value;
 template <class R>
 inline constexpr bool is_consensus_v = detail::is_consensus<R>::value;
+template <class R>
+inline constexpr bool has_iteration_hook_v = detail::has_iteration_hook<R>::value;
 
 template <class R>
 constexpr bool check_regularizer() {

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "gantry/core/check.hpp"
@@ -20,6 +22,7 @@
 #include "gantry/train/evaluation.hpp"
 #include "gantry/train/evaluation_parts.hpp"
 #include "gantry/train/evaluator.hpp"
+#include "gantry/train/schedule.hpp"
 #include "gantry/train/step_stats.hpp"
 
 namespace gantry::train {
@@ -53,6 +56,12 @@ struct TrainerOptions {
   /// and the quantity (train/divergence_guard.hpp). Costs a copy of both networks and optimizer states per
   /// iteration; the optimizers must expose state() and set_state().
   bool divergence_guard = false;
+  /// Schedules over generator iterations (train/schedule.hpp), applied at the start of every iteration with the
+  /// trainer's iteration count as their argument, so that a run resumed from a checkpoint continues them exactly.
+  /// A regularizer with an `at_iteration(t)` hook (InstanceNoise's sigma_schedule) is scheduled the same way.
+  std::optional<CriticStepsSchedule> critic_steps = std::nullopt;  ///< replaces n_critic (alternating schedule only)
+  std::optional<ValueSchedule> critic_learning_rate = std::nullopt;  ///< set into the critic's optimizer
+  std::optional<ValueSchedule> generator_learning_rate = std::nullopt;
 
   void validate() const {
     constexpr const char* owner = "gantry::train::TrainerOptions";
@@ -61,7 +70,18 @@ struct TrainerOptions {
     gantry::detail::require(n_critic >= 1, owner, "n_critic", n_critic, ">= 1");
     gantry::detail::require(schedule == Schedule::alternating || n_critic == 1, owner, "n_critic", n_critic,
                             "1 with the simultaneous schedule (both players step once at the same point)");
+    if (critic_steps) {
+      critic_steps->validate("gantry::train::TrainerOptions.critic_steps");
+      gantry::detail::require(schedule == Schedule::alternating, owner, "critic_steps", critic_steps->describe(),
+                              "unset with the simultaneous schedule (both players step once at the same point)");
+    }
+    if (critic_learning_rate) critic_learning_rate->validate("gantry::train::TrainerOptions.critic_learning_rate", 0, true);
+    if (generator_learning_rate)
+      generator_learning_rate->validate("gantry::train::TrainerOptions.generator_learning_rate", 0, true);
   }
+
+  /// Critic steps of the generator iteration after `t` done ones.
+  Index critic_steps_at(Index t) const { return critic_steps ? critic_steps->at(t) : n_critic; }
 };
 
 /// Trains `generator` against `critic` under `Policy`. Owns both networks, both optimizers and both samplers
@@ -153,6 +173,7 @@ class Trainer {
 
  private:
   Stats unguarded_step() {
+    apply_schedules();
     Stats stats;
     stats.estimates_wasserstein = Policy::objective_type::estimates_wasserstein;
     if (options_.schedule == Schedule::simultaneous) {
@@ -177,7 +198,8 @@ class Trainer {
       stats.generator_loss = values.generator_loss;
     } else {
       if (options_.generator_first) stats.generator_loss = generator_step();
-      for (Index k = 0; k < options_.n_critic; ++k) stats.take_critic(critic_step(k));
+      const Index n_critic = options_.critic_steps_at(iteration_);
+      for (Index k = 0; k < n_critic; ++k) stats.take_critic(critic_step(k, n_critic));
       if (!options_.generator_first) stats.generator_loss = generator_step();
     }
     stats.iteration = ++iteration_;
@@ -269,10 +291,10 @@ class Trainer {
   }
 
  private:
-  Values<Scalar> critic_step(Index k) {
+  Values<Scalar> critic_step(Index k, Index n_critic) {
     draw_batch(batch_);
     const Values<Scalar> values = evaluator_.critic_gradient(policy_, generator_, critic_, batch_, critic_gradient_);
-    const StepPhase phase{StepPhase::critic, k, options_.n_critic};
+    const StepPhase phase{StepPhase::critic, k, n_critic};
     if (options_.divergence_guard) {
       check_critic_values(values, phase);
       check_vector(critic_gradient_, critic_, DivergedQuantity::critic_gradient, phase);
@@ -321,6 +343,22 @@ class Trainer {
       throw OptionError(
           "gantry::train::TrainerOptions.divergence_guard needs optimizers with `State`, `state()` and "
           "`set_state(State)` (to roll them back), and an optimizer of this trainer has none");
+  }
+
+  /// The schedules' values for the iteration after `iteration_` done ones (TrainerOptions, regularizer hooks).
+  void apply_schedules() {
+    if (options_.critic_learning_rate)
+      critic_optimizer_.set_learning_rate(options_.critic_learning_rate->at(iteration_));
+    if (options_.generator_learning_rate)
+      generator_optimizer_.set_learning_rate(options_.generator_learning_rate->at(iteration_));
+    std::apply(
+        [&](auto&... r) {
+          (([&] {
+             if constexpr (loss::has_iteration_hook_v<std::decay_t<decltype(r)>>) r.at_iteration(iteration_);
+           }()),
+           ...);
+        },
+        policy_.regularizers);
   }
 
   void project_critic() { policy_.project_critic(critic_); }
