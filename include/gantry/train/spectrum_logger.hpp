@@ -25,6 +25,7 @@
 #include "gantry/metrics/game_spectrum.hpp"
 #include "gantry/metrics/leading_eigenvalues.hpp"
 #include "gantry/train/batch.hpp"
+#include "gantry/train/trainer.hpp"
 
 namespace gantry::train {
 
@@ -35,6 +36,7 @@ struct SpectrumLoggerOptions {
   Index full_max_parameters = 2000;  ///< the whole spectrum too when the game has at most this many parameters
   Index full_every = 1;              ///< ... at every full_every-th record only (it costs n products and O(n^3))
   std::uint64_t batch_seed = 1;      ///< the log's own batch: drawn once, as training draws one, then held fixed
+  Index batch_size = 0;              ///< its size (0: the trainer's)
   metrics::ConsensusJacobian consensus = metrics::ConsensusJacobian::exact;
   metrics::LeadingEigenvaluesOptions arnoldi{};  ///< its count and order are set from leading_count
   std::string csv_path;   ///< long format: iteration,set,rank,real,imag (empty: no CSV)
@@ -46,6 +48,7 @@ struct SpectrumLoggerOptions {
     gantry::detail::require(leading_count >= 0, owner, "leading_count", leading_count, ">= 0");
     gantry::detail::require(full_max_parameters >= 0, owner, "full_max_parameters", full_max_parameters, ">= 0");
     gantry::detail::require(full_every >= 1, owner, "full_every", full_every, ">= 1");
+    gantry::detail::require(batch_size >= 0, owner, "batch_size", batch_size, ">= 0 (0: the trainer's)");
     if (leading_count > 0 && !GANTRY_HAS_SPECTRA)
       throw OptionError(gantry::detail::message(owner, ".leading_count = ", leading_count,
                                                 " needs Spectra (libspectra-dev), which this build lacks; set it to 0"));
@@ -63,6 +66,7 @@ struct SpectrumRecord {
   bool leading_converged = true;
   std::vector<std::complex<double>> full;  ///< empty unless recorded
   metrics::SpectrumSummary summary;        ///< of `full` when recorded, else of both leading sets
+  double field_norm = 0;                   ///< |v| on the batch: 0 at a stationary point
   double seconds = 0;                      ///< wall time of this record
 };
 
@@ -95,9 +99,14 @@ class SpectrumLogger {
     const auto start = std::chrono::steady_clock::now();
     if (batch_.z.size() == 0) {
       const Rng::State saved = trainer.rng().state();
+      const TrainerOptions schedule = trainer.options();
+      TrainerOptions drawing = schedule;
+      if (options_.batch_size > 0) drawing.batch_size = options_.batch_size;
+      trainer.set_options(drawing);
       trainer.rng().reseed(options_.batch_seed);
       trainer.draw_batch(batch_);
       trainer.rng().set_state(saved);
+      trainer.set_options(schedule);
     }
     metrics::GameJacobianOptions jacobian_options;
     jacobian_options.consensus = options_.consensus;
@@ -106,6 +115,7 @@ class SpectrumLogger {
     SpectrumRecord r;
     r.iteration = iteration;
     r.parameters = jacobian.size();
+    r.field_norm = jacobian.field().norm();
     if (options_.leading_count > 0) leading(jacobian, r);
     const bool full = jacobian.size() <= options_.full_max_parameters &&
                       static_cast<Index>(records_.size()) % options_.full_every == 0;
@@ -174,6 +184,7 @@ class SpectrumLogger {
     for (const SpectrumRecord& r : records_) {
       w.begin_object();
       w.field("iteration", r.iteration).field("parameters", r.parameters).field("seconds", r.seconds);
+      w.field("field_norm", r.field_norm);
       w.field("max_real", r.summary.max_real).field("max_modulus", r.summary.max_modulus);
       w.field("max_imag_over_real", r.summary.max_imag_over_real).field("leading_converged", r.leading_converged);
       values("largest_modulus", r.largest_modulus);
