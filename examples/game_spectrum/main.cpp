@@ -144,6 +144,9 @@ Settings parse(int argc, char** argv) {
 struct Outcome {
   std::string method;
   std::vector<train::SpectrumRecord> records;
+  /// Consensus at the end: the spectra of the objective's J, of J - gamma J^T J (the paper's matrix) and of the
+  /// exact Jacobian of the consensus field, at the same networks and batch.
+  std::vector<io::EigenvaluePanel> consensus_forms;
   metrics::ModeCoverage coverage;
   double seconds = 0;
 };
@@ -190,6 +193,24 @@ Outcome run(const std::string& method, const Policy& policy, const Settings& s) 
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   outcome.records = logger.records();
   outcome.coverage = metrics::mode_coverage(trainer.generate(2000), mixture.centers(), mixture.stddev());
+  if constexpr (Policy::has_consensus) {
+    if (s.full) {
+      const metrics::FullSpectrumOptions any_size{1 << 20};
+      metrics::GameJacobian objective(gantry::Policy<typename Policy::objective_type>(policy.objective),
+                                      trainer.generator(), trainer.critic(), logger.batch());
+      metrics::GameJacobianOptions paper;
+      paper.consensus = metrics::ConsensusJacobian::paper;
+      metrics::GameJacobian paper_form(policy, trainer.generator(), trainer.critic(), logger.batch(), paper);
+      outcome.consensus_forms = {
+          {"J of the objective", metrics::full_spectrum(objective, any_size)},
+          {"J - gamma J^T J", metrics::full_spectrum(paper_form, any_size)},
+          {"exact J of the consensus field", outcome.records.back().full}};
+      if (outcome.records.back().iteration != s.iterations || outcome.records.back().full.empty()) {
+        metrics::GameJacobian exact(policy, trainer.generator(), trainer.critic(), logger.batch());
+        outcome.consensus_forms.back().eigenvalues = metrics::full_spectrum(exact, any_size);
+      }
+    }
+  }
   return outcome;
 }
 
@@ -202,6 +223,18 @@ void write_figures(const std::vector<Outcome>& outcomes, const Settings& s) {
     io::EigenvaluePanelsOptions options;
     options.title = fmt::format("{}: eigenvalues of the Jacobian (n = {})", o.method, o.records.front().parameters);
     io::eigenvalue_panels_svg(s.out + "/eigenvalues_" + o.method + ".svg", panels, options);
+  }
+  for (const Outcome& o : outcomes) {
+    if (o.consensus_forms.empty()) continue;
+    io::EigenvaluePanelsOptions options;
+    options.title = fmt::format("consensus, iteration {}: three matrices at the same point", s.iterations);
+    options.shared_axes = false;
+    io::eigenvalue_panels_svg(s.out + "/consensus_forms.svg", o.consensus_forms, options);
+    for (const auto& panel : o.consensus_forms) {
+      const metrics::SpectrumSummary summary = metrics::summarize_spectrum(panel.eigenvalues);
+      fmt::print("consensus end, {:<31} max Re {:>10.3e}  max |l| {:>10.3e}  max |Im/Re| {:>10.3e}\n", panel.title,
+                 summary.max_real, summary.max_modulus, summary.max_imag_over_real);
+    }
   }
   std::vector<io::Series> real_part, ratio;
   for (const Outcome& o : outcomes) {

@@ -210,25 +210,40 @@ class GameJacobian {
     out.tail(ng) -= consensus_weight_ * gantry::detail::tangents_of(dual_generator_part_);
   }
 
-  /// [real | fake] into p.critic_input, fake = G(z) (+ the batch's noise) from p.generator's forward.
-  template <class T>
-  static void critic_input(const nn::Mlp<T>& critic, const train::Batch<T>& batch, Passes<T>& p) {
+  /// The forwards both products start from: G(z) with its tangent along `generator_direction`, then D on
+  /// [real | fake] (fake = G(z) + the batch's noise) with room for 2B tangent columns. Sizes the outputs.
+  template <class T, class DG>
+  static void forward_game(const nn::Mlp<T>& critic, const nn::Mlp<T>& generator, const train::Batch<T>& batch,
+                           const DG& generator_direction, Passes<T>& p, Vector<T>& out_critic,
+                           Vector<T>& out_generator) {
     const Index b = batch.real.cols();
+    out_critic.resize(critic.parameter_count());
+    out_generator.resize(generator.parameter_count());
+    generator.forward(batch.z, p.generator, b);
+    generator.tangent_forward_parameters(p.generator, generator_direction);
     p.critic_input.resize(critic.input_size(), 2 * b);
     p.critic_input.leftCols(b) = batch.real;
     p.critic_input.rightCols(b) = p.generator.output();
     if (batch.fake_noise.size() != 0) p.critic_input.rightCols(b) += batch.fake_noise;
+    critic.forward(p.critic_input, p.critic, 2 * b);
   }
 
-  /// After a tangent pass: adj(a) = l''(a) da / B, adj(da) = l'(a) / B on the first `count` outputs.
-  template <class T, class TermOf>
-  static void seed_hessian(nn::Tape<T>& tape, Index count, T inv_b, TermOf term) {
+  /// After a tangent pass: adj(a) = l''(a) da / B, adj(da) = l'(a) / B on the first `count` outputs, l the critic's
+  /// terms on [real | fake] (`critic_terms`) or the generator's on fake columns.
+  template <class T>
+  void seed_hessian(nn::Tape<T>& tape, Index count, bool critic_terms) const {
+    const Index b = critic_terms ? count / 2 : count;
+    const T inv_b = T(1) / T(static_cast<double>(b));
+    const Objective& objective = policy_.objective;
     const auto logits = tape.output();
     const auto da = tape.output_tangent();
     auto adjoint = tape.output_adjoint();
     auto tangent_adjoint = tape.output_tangent_adjoint();
     for (Index j = 0; j < count; ++j) {
-      const loss::Term<T> t = term(j, logits(0, j));
+      const T a = logits(0, j);
+      const loss::Term<T> t = !critic_terms ? objective.generator_fake(a)
+                              : j < b       ? objective.critic_real(a)
+                                            : objective.critic_fake(a);
       adjoint(0, j) = t.second * da(0, j) * inv_b;
       tangent_adjoint(0, j) = t.first * inv_b;
     }
@@ -240,25 +255,17 @@ class GameJacobian {
                       const WC& w_critic, const WG& w_generator, Passes<T>& p, Vector<T>& out_critic,
                       Vector<T>& out_generator) const {
     const Index b = batch.real.cols();
-    const T inv_b = T(1) / T(static_cast<double>(b));
-    const Objective& objective = policy_.objective;
-    out_critic.resize(critic.parameter_count());
-    out_generator.resize(generator.parameter_count());
-    generator.forward(batch.z, p.generator, b);
-    generator.tangent_forward_parameters(p.generator, w_generator);
-    critic_input(critic, batch, p);
-    critic.forward(p.critic_input, p.critic, 2 * b);
+    forward_game(critic, generator, batch, w_generator, p, out_critic, out_generator);
     p.input_tangent.resize(critic.input_size(), 2 * b);
     p.input_tangent.leftCols(b).setZero();
     p.input_tangent.rightCols(b) = p.generator.output_tangent();
     critic.tangent_forward_both(p.critic, p.input_tangent, w_critic);
-    seed_hessian(p.critic, 2 * b, inv_b,
-                 [&](Index j, T a) { return j < b ? objective.critic_real(a) : objective.critic_fake(a); });
+    seed_hessian(p.critic, 2 * b, true);
     critic.reverse_tangent(p.critic, &out_critic, false, false);
     // The generator's loss sees only the fake columns, with its own seeds: a second reverse through D, into G.
     critic.forward_from(p.critic, b, b, p.critic_fake, b);
     critic.tangent_forward_both(p.critic_fake, p.generator.output_tangent(), w_critic);
-    seed_hessian(p.critic_fake, b, inv_b, [&](Index, T a) { return objective.generator_fake(a); });
+    seed_hessian(p.critic_fake, b, false);
     critic.reverse_tangent(p.critic_fake, nullptr, false, true);
     p.generator.output_adjoint() = p.critic_fake.input_adjoint();
     p.generator.output_tangent_adjoint() = p.critic_fake.input_tangent_adjoint();
@@ -271,21 +278,13 @@ class GameJacobian {
                          const UC& u_critic, const UG& u_generator, Passes<T>& p, Vector<T>& out_critic,
                          Vector<T>& out_generator) const {
     const Index b = batch.real.cols();
-    const T inv_b = T(1) / T(static_cast<double>(b));
-    const Objective& objective = policy_.objective;
-    out_critic.resize(critic.parameter_count());
-    out_generator.resize(generator.parameter_count());
-    generator.forward(batch.z, p.generator, b);
-    generator.tangent_forward_parameters(p.generator, u_generator);
-    critic_input(critic, batch, p);
-    critic.forward(p.critic_input, p.critic, 2 * b);
+    forward_game(critic, generator, batch, u_generator, p, out_critic, out_generator);
     critic.tangent_forward_parameters(p.critic, u_critic);
-    seed_hessian(p.critic, 2 * b, inv_b,
-                 [&](Index j, T a) { return j < b ? objective.critic_real(a) : objective.critic_fake(a); });
+    seed_hessian(p.critic, 2 * b, true);
     critic.reverse_tangent(p.critic, &out_critic, false, true);
     critic.forward_from(p.critic, b, b, p.critic_fake, b);
     critic.tangent_forward_input(p.critic_fake, p.generator.output_tangent());
-    seed_hessian(p.critic_fake, b, inv_b, [&](Index, T a) { return objective.generator_fake(a); });
+    seed_hessian(p.critic_fake, b, false);
     critic.reverse_tangent(p.critic_fake, &out_critic, true, true);
     // Both Hessians reach G through the fake samples; G's reverse is linear in its seeds, so it runs once.
     p.generator.output_adjoint() = p.critic_fake.input_adjoint() + p.critic.input_adjoint().rightCols(b);

@@ -136,6 +136,8 @@ class SpectrumLogger {
 
   const std::vector<SpectrumRecord>& records() const { return records_; }
   const SpectrumLoggerOptions& options() const { return options_; }
+  /// The fixed batch every record is taken on (empty before the first record).
+  const Batch<double>& batch() const { return batch_; }
 
  private:
   template <class Jacobian>
