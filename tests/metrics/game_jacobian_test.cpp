@@ -27,10 +27,13 @@ struct Game {
 };
 
 /// G: 2 -> 5 -> 4 -> 2, D: 2 -> 6 -> 3 -> 1, batch 5; parameters N(0, 0.6^2). `noise` adds instance noise.
-Game make_game(nn::Activation activation, std::uint64_t seed, bool noise = false) {
+/// `layer_norm` normalizes every hidden layer of both networks.
+Game make_game(nn::Activation activation, std::uint64_t seed, bool noise = false, bool layer_norm = false) {
   gantry::Rng rng(seed);
-  Game game{nn::Mlp<double>({2, 5, 4, 2}, nn::MlpOptions{activation, true}),
-            nn::Mlp<double>({2, 6, 3, 1}, nn::MlpOptions{activation, true}),
+  nn::LayerNormOptions normalization;
+  normalization.every_hidden_layer = layer_norm;
+  Game game{nn::Mlp<double>({2, 5, 4, 2}, nn::MlpOptions{activation, true, normalization}),
+            nn::Mlp<double>({2, 6, 3, 1}, nn::MlpOptions{activation, true, normalization}),
             {}};
   rng.fill_normal(game.generator.parameters(), 0.0, 0.6);
   rng.fill_normal(game.critic.parameters(), 0.0, 0.6);
@@ -135,6 +138,21 @@ TEST_CASE("consensus: the exact Jacobian of its field, with and without a penalt
       gantry::Policy<loss::Minimax, loss::ZeroCenteredPenalty, loss::Consensus>(
           loss::Minimax{}, loss::ZeroCenteredPenalty{1.0, loss::PenaltyPoints::fake}, loss::Consensus{0.5}),
       "consensus + R2");
+}
+
+TEST_CASE("layer-normalized networks: the products stay exact", "[metrics][game_jacobian]") {
+  using R = gantry::Policy<loss::NonSaturating, loss::ZeroCenteredPenalty>;
+  for (const nn::Activation activation : {nn::Activation::tanh(), nn::Activation::leaky_relu(0.2)}) {
+    const Game game = make_game(activation, 13, false, true);
+    for (const auto& [fd, adjoint] :
+         {check_policy(gantry::NonSaturating{}, game),
+          check_policy(R(loss::NonSaturating{}, loss::ZeroCenteredPenalty{2.0, loss::PenaltyPoints::fake}), game),
+          check_policy(gantry::Consensus(loss::NonSaturating{}, loss::Consensus{1.0}), game)}) {
+      INFO(activation.name() << ", layer norm: J w vs finite differences " << fd << ", adjoint identity " << adjoint);
+      CHECK(fd < 1e-7);
+      CHECK(adjoint < 1e-12);
+    }
+  }
 }
 
 TEST_CASE("consensus, paper form: J - gamma J^T J of the objective's J", "[metrics][game_jacobian]") {
