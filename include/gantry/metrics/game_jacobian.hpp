@@ -57,8 +57,9 @@ struct GameJacobianOptions {
 ///    Hess P (u_D, 0), grad_generator P flowing back from the fake and interpolated samples into G.
 ///  - consensus: gamma d(J_g^T g) is the tangent of J_g^T g, Dual as well ("exact"), or gamma J_g^T J_g ("paper").
 ///    This block is a Hessian (of gamma/2 |g|^2), hence symmetric: J and J^T share it.
-/// The objective's products cost about two passes of a training step and run in Scalar (BLAS when enabled); the
-/// Dual ones are several times slower (Eigen's generic products). Once sized, a product allocates nothing.
+/// The objective's products run in Scalar (BLAS when enabled) and cost 2.5-3 times a simultaneous step's gradients;
+/// the Dual ones are several times slower (Eigen's generic products): docs/SPECTRUM.md. Once sized, a product
+/// allocates nothing.
 template <class Policy, class Scalar>
 class GameJacobian {
  public:
@@ -179,7 +180,7 @@ class GameJacobian {
     gantry::detail::check_shape(where, "out", out, size(), 1);
   }
 
-  /// The networks at (theta + eps d_critic, theta + eps d_generator) in Dual.
+  /// The Dual networks at the point plus eps (d_critic, d_generator).
   template <class DC, class DG>
   void set_dual_point(const DC& d_critic, const DG& d_generator) {
     for (Index i = 0; i < critic_size(); ++i) dual_critic_.parameters()(i) = Dual(critic_.parameters()(i), d_critic(i));
