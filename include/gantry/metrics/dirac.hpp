@@ -20,8 +20,7 @@
 #include "gantry/loss/instance_noise.hpp"
 #include "gantry/loss/objective.hpp"
 #include "gantry/loss/regularizer.hpp"
-#include "gantry/nn/gradient_penalty.hpp"
-#include "gantry/nn/hessian_vector.hpp"
+#include "gantry/metrics/game_jacobian.hpp"
 #include "gantry/nn/mlp.hpp"
 #include "gantry/policy.hpp"
 #include "gantry/train/batch.hpp"
@@ -88,10 +87,11 @@ std::array<std::complex<Scalar>, 2> eigenvalues_2x2(const Matrix2<Scalar>& m) {
 
 // ---- what the Dirac metric needs to know of a regularizer beyond the trainer's interface ----
 //
-// The field's Jacobian needs the second derivative of a penalty phi(g) in the critic's input gradient g (the
-// penalty hook only returns phi and dphi/dg), and the law of instance noise (the hook only draws from it). These
-// overloads cover the library's regularizers; a new penalty or noise type adds its own next to its type (found by
-// argument-dependent lookup).
+// The law of instance noise (the hook only draws from it). And, optionally, the second derivative of a penalty
+// phi(g) in the critic's input gradient g: metrics::GameJacobian computes the penalty's Hessian exactly wherever it
+// exists, but cannot tell a kink of phi from a smooth point; penalty_curvature throws at the kinks, so that
+// dirac_jacobian refuses a point where the field has no Jacobian. These overloads cover the library's
+// regularizers; a new penalty or noise type adds its own next to its type (found by argument-dependent lookup).
 
 /// d^2 phi / dg^2 of the zero-centred penalty gamma/2 g^2 (per sample, before the batch mean).
 template <class Scalar>
@@ -178,39 +178,6 @@ inline Eigen::VectorXd gaussian_nodes(Index count, double sigma) {
   return nodes * (sigma / rms);
 }
 
-enum class ObjectiveTerm { critic_real, critic_fake, generator_fake };
-
-/// The batch mean of one term of an objective as a loss of a critic's logits (1 x B), in the form
-/// nn::hessian_vector_product and nn::chain_hessian_vector_product take.
-template <class Objective, class Scalar>
-struct ObjectiveTermLoss {
-  const Objective* objective;
-  ObjectiveTerm term;
-
-  loss::Term<Scalar> at(Scalar a) const {
-    switch (term) {
-      case ObjectiveTerm::critic_real: return objective->critic_real(a);
-      case ObjectiveTerm::critic_fake: return objective->critic_fake(a);
-      case ObjectiveTerm::generator_fake: return objective->generator_fake(a);
-    }
-    return objective->generator_fake(a);
-  }
-  Scalar value(const Eigen::Ref<const Matrix<Scalar>>& logits) const {
-    Scalar total = 0;
-    for (Index i = 0; i < logits.cols(); ++i) total += at(logits(0, i)).value;
-    return total / static_cast<Scalar>(logits.cols());
-  }
-  void gradient(const Eigen::Ref<const Matrix<Scalar>>& logits, Eigen::Ref<Matrix<Scalar>> adjoint) const {
-    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(logits.cols());
-    for (Index i = 0; i < logits.cols(); ++i) adjoint(0, i) = at(logits(0, i)).first * inv_b;
-  }
-  void hessian_vector(const Eigen::Ref<const Matrix<Scalar>>& logits, const Eigen::Ref<const Matrix<Scalar>>& tangent,
-                      Eigen::Ref<Matrix<Scalar>> out) const {
-    const Scalar inv_b = Scalar(1) / static_cast<Scalar>(logits.cols());
-    for (Index i = 0; i < logits.cols(); ++i) out(0, i) = at(logits(0, i)).second * tangent(0, i) * inv_b;
-  }
-};
-
 template <class Scalar>
 nn::Mlp<Scalar> linear_unit(Index inputs, std::initializer_list<Scalar> weights) {
   nn::Mlp<Scalar> net({inputs, 1}, nn::MlpOptions{nn::Activation::identity(), false});
@@ -270,114 +237,27 @@ Vector2<Scalar> dirac_field(const Policy& policy, Scalar theta, Scalar psi, cons
   return Vector2<Scalar>(-generator_gradient(0), -critic_gradient(0));
 }
 
-/// The exact Jacobian of dirac_field at (theta, psi), and its eigenvalues.
-///
-/// With g = (dL_G/dtheta, dL_D/dpsi) of the objective alone and J_g its Jacobian, the trainer's field is
-///   v = -(g + grad P + gamma J_g^T g),  P the critic's penalties, gamma the consensus weight,
-/// so dv = -(J_g + Hess P + gamma (J_g^T J_g + sum_k g_k Hess g_k)).
-///   J_g      columns are Hessian-vector products along e_theta and e_psi: nn::chain_hessian_vector_product through
-///            generator -> critic for the fake terms, nn::hessian_vector_product for the real term (exact).
-///            Instance noise on fake samples, x = theta z + n, is the output of the generator [theta 1] [z; n]
-///            whose second weight has tangent 0, so the library's chain product applies unchanged.
-///   Hess P   the critic's input gradient is g_x = psi at every sample (nn::input_gradient), dg_x/dpsi = 1 and
-///            dg_x/dtheta = 0, so Hess P has the single entry mean_i phi''(g_x,i) per penalized group, phi'' from
-///            penalty_curvature. (For a deeper critic this term needs third derivatives of the network.)
-///   consensus the last term needs third derivatives of the objective, which loss::Term does not carry; it
-///            vanishes where g = 0, which holds at the equilibrium. Elsewhere a consensus policy throws.
-/// Finite differences are not used; the tests check this against them.
+/// The exact Jacobian of dirac_field at (theta, psi), and its eigenvalues: metrics::GameJacobian's (the code that
+/// serves networks of any size) on the one-parameter players and dirac_batch, rows and columns reordered to
+/// (theta, psi). Objective, penalties and consensus (its whole Jacobian, J_g^T J_g and the third-order
+/// sum_k g_k Hess g_k, at any point) are all exact; finite differences are not used, the tests check against them.
+/// A penalty with a kink at the point (WGAN-GP at psi = 0, its one-sided form at |psi| = 1) is refused.
 template <class Policy, class Scalar>
 DiracJacobian<Scalar> dirac_jacobian(const Policy& policy, Scalar theta, Scalar psi, const DiracOptions& options = {}) {
   constexpr const char* where = "gantry::metrics::dirac_jacobian";
   detail::check_point(where, theta, psi);
   policy.validate();
-  using Objective = typename Policy::objective_type;
-  using TermLoss = detail::ObjectiveTermLoss<Objective, Scalar>;
   const train::Batch<Scalar> batch = dirac_batch<Scalar>(policy, options);
-  const Index b = batch.z.cols();
-  const bool noisy = batch.fake_noise.size() != 0;
-
+  policy.for_each_regularizer([&](const auto& r) {
+    using R = std::decay_t<decltype(r)>;
+    if constexpr (loss::is_penalty_v<R> && detail::has_penalty_curvature<R, Scalar>::value)
+      penalty_curvature(r, psi);  // the critic's input gradient is psi at every point; throws at a kink
+  });
+  GameJacobian<Policy, Scalar> game(policy, dirac_generator(theta), dirac_critic(psi), batch);
+  const Matrix<Scalar> j = game.matrix();  // coordinates (psi, theta)
   DiracJacobian<Scalar> result;
-  result.field = dirac_field(policy, theta, psi, options);
-
-  // J_g of the objective, one column per direction.
-  const nn::Mlp<Scalar> critic = dirac_critic(psi);
-  const nn::Mlp<Scalar> generator = noisy ? detail::linear_unit<Scalar>(2, {theta, Scalar(1)}) : dirac_generator(theta);
-  Matrix<Scalar> generator_input(generator.input_size(), b);
-  generator_input.row(0) = batch.z.row(0);
-  if (noisy) generator_input.row(1) = batch.fake_noise.row(0);
-
-  const TermLoss generator_loss{&policy.objective, detail::ObjectiveTerm::generator_fake};
-  const TermLoss critic_fake_loss{&policy.objective, detail::ObjectiveTerm::critic_fake};
-  const TermLoss critic_real_loss{&policy.objective, detail::ObjectiveTerm::critic_real};
-  nn::ChainTapes<Scalar> tapes;
-  nn::Tape<Scalar> real_tape;
-  Vector<Scalar> hv_generator, hv_critic, hv_real;
-  Matrix2<Scalar> objective_jacobian;  // J_g: rows (dL_G/dtheta, dL_D/dpsi), columns (theta, psi)
-  for (Index column = 0; column < 2; ++column) {
-    Vector<Scalar> v_generator = Vector<Scalar>::Zero(generator.parameter_count());
-    Vector<Scalar> v_critic = Vector<Scalar>::Zero(1);
-    if (column == 0)
-      v_generator(0) = Scalar(1);
-    else
-      v_critic(0) = Scalar(1);
-    nn::chain_hessian_vector_product(generator, critic, generator_input, generator_loss, v_generator, v_critic, tapes,
-                                     hv_generator, hv_critic);
-    objective_jacobian(0, column) = hv_generator(0);
-    nn::chain_hessian_vector_product(generator, critic, generator_input, critic_fake_loss, v_generator, v_critic, tapes,
-                                     hv_generator, hv_critic);
-    nn::hessian_vector_product(critic, batch.real, critic_real_loss, v_critic, real_tape, hv_real);
-    objective_jacobian(1, column) = hv_critic(0) + hv_real(0);
-  }
-
-  // Hessian of the penalties: only the (psi, psi) entry.
-  Scalar penalty_hessian = 0;
-  if constexpr (Policy::has_penalty) {
-    const Matrix<Scalar> fake = generator(generator_input);
-    policy.for_each_regularizer([&](const auto& r) {
-      using R = std::decay_t<decltype(r)>;
-      if constexpr (loss::is_penalty_v<R>) {
-        static_assert(detail::has_penalty_curvature<R, Scalar>::value,
-                      "gantry::metrics (Dirac-GAN): a penalty regularizer needs `Scalar penalty_curvature(const R&, "
-                      "Scalar g)`, its second derivative in the critic's input gradient (see gantry/metrics/dirac.hpp)");
-        const auto add_group = [&](const Matrix<Scalar>& points) {
-          const Matrix<Scalar> g = nn::input_gradient(critic, points);
-          Scalar sum = 0;
-          for (Index i = 0; i < g.cols(); ++i) sum += penalty_curvature(r, g(0, i));
-          penalty_hessian += sum / static_cast<Scalar>(g.cols());
-        };
-        const Matrix<Scalar> interpolates =
-            fake + (batch.real - fake) * batch.eps.transpose().asDiagonal();
-        switch (r.points()) {
-          case loss::PenaltyPoints::interpolates: add_group(interpolates); break;
-          case loss::PenaltyPoints::real: add_group(batch.real); break;
-          case loss::PenaltyPoints::fake: add_group(fake); break;
-          case loss::PenaltyPoints::real_and_fake:
-            add_group(batch.real);
-            add_group(fake);
-            break;
-        }
-      }
-    });
-  }
-
-  Matrix2<Scalar> total = objective_jacobian;
-  total(1, 1) += penalty_hessian;
-  if constexpr (Policy::has_consensus) {
-    // dirac_batch holds any instance noise, so the objective alone sees the same samples.
-    const Vector2<Scalar> objective_gradient =
-        -dirac_field(gantry::Policy<Objective>(policy.objective), theta, psi, options);
-    if (objective_gradient.squaredNorm() != Scalar(0))
-      throw OptionError(gantry::detail::message(
-          where, ": (theta, psi) = (", theta, ", ", psi, ") is not a stationary point of the objective (|g| = ",
-          objective_gradient.norm(), "): there the consensus term's Jacobian needs third derivatives of the objective, "
-          "which loss::Term does not provide"));
-    double weight = 0;
-    policy.for_each_regularizer([&](const auto& r) {
-      if constexpr (loss::is_consensus_v<std::decay_t<decltype(r)>>) weight += r.consensus_weight();
-    });
-    total += static_cast<Scalar>(weight) * (objective_jacobian.transpose() * objective_jacobian);
-  }
-  result.jacobian = -total;
+  result.field = Vector2<Scalar>(game.field()(1), game.field()(0));
+  result.jacobian << j(1, 1), j(1, 0), j(0, 1), j(0, 0);
   result.eigenvalues = eigenvalues_2x2(result.jacobian);
   return result;
 }

@@ -13,14 +13,21 @@
 namespace gantry::detail {
 
 // Stable forms: softplus(a) = max(a, 0) + log1p(exp(-|a|)); sigmoid via exp(-|a|) so nothing overflows.
+// Scalar functions are called unqualified after `using std::f`, so that a scalar type of its own (core/dual.hpp)
+// brings its overloads by argument-dependent lookup.
 template <class S>
 S stable_sigmoid(S a) {
-  const S e = std::exp(-std::abs(a));
+  using std::abs;
+  using std::exp;
+  const S e = exp(-abs(a));
   return a >= S(0) ? S(1) / (S(1) + e) : e / (S(1) + e);
 }
 template <class S>
 S stable_softplus(S a) {
-  return std::max(a, S(0)) + std::log1p(std::exp(-std::abs(a)));
+  using std::abs;
+  using std::exp;
+  using std::log1p;
+  return std::max(a, S(0)) + log1p(exp(-abs(a)));
 }
 
 }  // namespace gantry::detail
@@ -140,7 +147,10 @@ void Activation::value(const Eigen::MatrixBase<In>& a, Eigen::MatrixBase<Out> co
     case ActivationKind::sigmoid: out = a.unaryExpr([](S x) { return detail::stable_sigmoid(x); }); break;
     case ActivationKind::softplus: out = a.unaryExpr([](S x) { return detail::stable_softplus(x); }); break;
     case ActivationKind::elu:
-      out = a.unaryExpr([p](S x) { return x > S(0) ? x : p * std::expm1(x); });
+      out = a.unaryExpr([p](S x) {
+        using std::expm1;
+        return x > S(0) ? x : p * expm1(x);
+      });
       break;
   }
 }
@@ -162,7 +172,10 @@ void Activation::scale_by_derivative(const Eigen::MatrixBase<In>& a, Eigen::Matr
       inout.array() *= a.unaryExpr([](S x) { return detail::stable_sigmoid(x); }).array();
       break;
     case ActivationKind::elu:
-      inout.array() *= a.unaryExpr([p](S x) { return x > S(0) ? S(1) : p * std::exp(x); }).array();
+      inout.array() *= a.unaryExpr([p](S x) {
+                         using std::exp;
+                         return x > S(0) ? S(1) : p * exp(x);
+                       }).array();
       break;
   }
 }
@@ -180,7 +193,8 @@ void Activation::add_second_derivative_term(const Eigen::MatrixBase<In>& a, cons
     case ActivationKind::leaky_relu: break;
     case ActivationKind::tanh:
       out.array() += a.unaryExpr([](S x) {
-                        const S t = std::tanh(x);
+                        using std::tanh;
+                        const S t = tanh(x);
                         return S(-2) * t * (S(1) - t * t);
                       }).array() *
                      tangent.array() * adjoint.array();
@@ -198,7 +212,11 @@ void Activation::add_second_derivative_term(const Eigen::MatrixBase<In>& a, cons
       break;
     case ActivationKind::elu:
       out.array() +=
-          a.unaryExpr([p](S x) { return x > S(0) ? S(0) : p * std::exp(x); }).array() * tangent.array() * adjoint.array();
+          a.unaryExpr([p](S x) {
+             using std::exp;
+             return x > S(0) ? S(0) : p * exp(x);
+           }).array() *
+          tangent.array() * adjoint.array();
       break;
   }
 }
