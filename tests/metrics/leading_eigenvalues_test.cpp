@@ -86,6 +86,41 @@ TEST_CASE("Arnoldi's leading eigenvalues agree with the full spectrum to 1e-8", 
   check_agreement(gantry::Consensus(loss::NonSaturating{}, loss::Consensus{0.5}), "consensus");
 }
 
+/// The same networks and batch in float.
+nn::Mlp<float> in_float(const nn::Mlp<double>& net) {
+  nn::Mlp<float> out(net.sizes(), net.options());
+  out.parameters() = net.parameters().cast<float>();
+  return out;
+}
+
+TEST_CASE("float products give the leading eigenvalues to float's precision", "[metrics][leading_eigenvalues]") {
+  const SmallGame g;
+  train::Batch<float> batch;
+  batch.real = g.batch.real.cast<float>();
+  batch.z = g.batch.z.cast<float>();
+  batch.eps = g.batch.eps.cast<float>();
+  const auto policy = gantry::ZeroCenteredGp(loss::NonSaturating{}, loss::ZeroCenteredPenalty{1.0});
+  metrics::GameJacobian exact(policy, g.generator, g.critic, g.batch);
+  const std::vector<std::complex<double>> all = metrics::full_spectrum(exact);
+  double largest = 0;
+  for (const auto& e : all) largest = std::max(largest, std::abs(e));
+  metrics::GameJacobian<decltype(policy), float> single(policy, in_float(g.generator), in_float(g.critic), batch);
+  metrics::SinglePrecisionOperator op(single);
+  REQUIRE(op.size() == exact.size());
+  metrics::LeadingEigenvaluesOptions options;
+  options.count = 8;
+  options.tolerance = 1e-6;
+  const metrics::LeadingEigenvalues leading = metrics::leading_eigenvalues(op, options);
+  REQUIRE(leading.converged);
+  REQUIRE(leading.eigenvalues.size() == 8);
+  const double distance = worst_distance(leading.eigenvalues, all);
+  INFO("float products: worst distance " << distance << " (largest modulus " << largest << ") after "
+                                          << leading.products << " products");
+  CHECK(distance < 1e-4 * largest);
+  Vector<double> wrong(op.size() + 1), out(op.size());
+  REQUIRE_THROWS_AS(op.apply(wrong, out), gantry::ShapeError);
+}
+
 TEST_CASE("bad requests throw, and a run out of restarts reports non-convergence", "[metrics][leading_eigenvalues]") {
   gantry::Rng rng(3);
   metrics::MatrixOperator op(gantry::test::random_matrix<double>(60, 60, rng));
