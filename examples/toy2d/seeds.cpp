@@ -264,8 +264,8 @@ Cells cells_of(const GeneratorMetrics& m) {
 template <class Pick>
 Cells spread_cells(const std::vector<const SeedResult*>& runs, Pick pick, bool range) {
   const auto cell = [&](const Spread& s, const char* format) {
-    return range ? fmt::format(fmt::runtime(format), s.min) + "-" + fmt::format(fmt::runtime(format), s.max)
-                 : fmt::format(fmt::runtime(format), s.median);
+    const std::string min = fmt::format(fmt::runtime(format), s.min), max = fmt::format(fmt::runtime(format), s.max);
+    return !range ? fmt::format(fmt::runtime(format), s.median) : min == max ? min : min + "-" + max;
   };
   const GeneratorMetrics& first = pick(*runs.front());
   Cells c;
@@ -475,7 +475,8 @@ int run_seeds(const SeedsRun& run) {
     const Cells header{"modes", "high-qual.", "W1", "W1/baseline"};
     const std::string ema_title = with_ema ? fmt::format("EMA generator (decay {:g})", first.ema_decay) : "";
     const std::size_t width = row(header, mixture).size();
-    fmt::print("  {:>8}  {:<{}}{}\n", "", "generator", width, with_ema ? "  |  " + ema_title : std::string());
+    if (with_ema) fmt::print("  {:>8}  {:<{}}  |  {}\n", "", "generator", width, ema_title);
+    else fmt::print("  {:>8}  generator\n", "");
     fmt::print("  {:>8}  {}{}  {:>8}  {:>6}\n", "seed", row(header, mixture),
                with_ema ? "  |  " + row(header, mixture) : std::string(), "train s", "it/s");
     for (const SeedResult* r : done)
