@@ -419,6 +419,7 @@ int run_seeds(const SeedsRun& run) {
   json.key("seeds").value(run.seeds);
   json.field("seed_list", format_seed_list(run.seeds)).field("jobs", run.jobs).field("command", command);
   json.field("wall_seconds", wall_seconds);
+  if (!done.empty()) json.field("reported", with_ema ? "ema" : "raw");  // as each run's metrics.reported
   if (!done.empty()) {
     json.field("preset", done.front()->preset).field("dataset", done.front()->dataset);
     json.field("iterations", done.front()->iterations);
@@ -473,7 +474,7 @@ int run_seeds(const SeedsRun& run) {
                run.seeds.size(), run.jobs, first.threads, format_seconds(wall_seconds));
     const bool mixture = first.raw.modes_covered.has_value();
     const Cells header{"modes", "high-qual.", "W1", "W1/baseline"};
-    const std::string ema_title = with_ema ? fmt::format("EMA generator (decay {:g})", first.ema_decay) : "";
+    const std::string ema_title = with_ema ? fmt::format("EMA generator (decay {:g}), reported", first.ema_decay) : "";
     const std::size_t width = row(header, mixture).size();
     if (with_ema) fmt::print("  {:>8}  {:<{}}  |  {}\n", "", "generator", width, ema_title);
     else fmt::print("  {:>8}  generator\n", "");
