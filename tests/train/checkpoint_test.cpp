@@ -123,8 +123,8 @@ bool same_optimizer(const Optimizer& a, const Optimizer& b) {
   bool same = a.learning_rate() == b.learning_rate() && a.state().parameter_count == b.state().parameter_count &&
               a.state().step_count == b.state().step_count;
   std::vector<const gantry::Vector<typename Optimizer::Scalar>*> buffers_a, buffers_b;
-  train::OptimizerCheckpoint<Optimizer>::for_each_buffer(a.state(), [&](const char*, const auto& v) { buffers_a.push_back(&v); });
-  train::OptimizerCheckpoint<Optimizer>::for_each_buffer(b.state(), [&](const char*, const auto& v) { buffers_b.push_back(&v); });
+  Optimizer::State::for_each_buffer(a.state(), [&](const char*, const auto& v) { buffers_a.push_back(&v); });
+  Optimizer::State::for_each_buffer(b.state(), [&](const char*, const auto& v) { buffers_b.push_back(&v); });
   for (std::size_t i = 0; i < buffers_a.size(); ++i) same = same && *buffers_a[i] == *buffers_b[i];
   return same;
 }
