@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
 #include "support/scratch.hpp"
 
 using gantry::Index;
@@ -29,13 +30,6 @@ using gantry::Rng;
 using gantry::Vector;
 using gantry::test::contains;
 namespace fs = std::filesystem;
-namespace nn = gantry::nn;
-namespace io = gantry::io;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
-namespace metrics = gantry::metrics;
 
 namespace {
 

@@ -16,19 +16,8 @@
 
 namespace {
 
-using gantry::test::check_converges_on_quadratic;
-using gantry::test::check_refused_options;
-using gantry::test::check_steady_steps_allocate_nothing;
-using gantry::test::check_trajectory;
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::options_with;
-using gantry::test::RefusedOptions;
-using gantry::test::RestoredRun;
-using gantry::test::run_with_restored_state;
-using gantry::test::tolerance;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -222,46 +211,40 @@ TEMPLATE_TEST_CASE("Adam: a restored state continues bit for bit", "[optim][adam
   options.weight_decay = 1e-3;
   const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
   RestoredRun<Adam<Scalar>> run = run_with_restored_state<Adam<Scalar>>(options);
-  Adam<Scalar>& original = run.original;
-  Adam<Scalar>& restored = run.restored;
-  const typename Adam<Scalar>::State& saved = run.saved;
-  const Vector<Scalar>& saved_parameters = run.saved_parameters;
-  Vector<Scalar>& p = run.p;
-  const Vector<Scalar>& q = run.q;
-  CHECK(p == q);
-  CHECK(restored.state().first_moment == original.state().first_moment);
-  CHECK(restored.state().second_moment == original.state().second_moment);
-  CHECK(restored.state().max_second_moment == original.state().max_second_moment);
-  CHECK(restored.state().step_count == 6);
-  CHECK(p != saved_parameters);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().first_moment == run.original.state().first_moment);
+  CHECK(run.restored.state().second_moment == run.original.state().second_moment);
+  CHECK(run.restored.state().max_second_moment == run.original.state().max_second_moment);
+  CHECK(run.restored.state().step_count == 6);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("restoring into the same optimizer rewinds it") {
-    Vector<Scalar> first_run = p;
-    original.set_state(saved);
-    p = saved_parameters;
-    for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(2 - t));
-    CHECK(p == first_run);
+    Vector<Scalar> first_run = run.p;
+    run.original.set_state(run.saved);
+    run.p = run.saved_parameters;
+    for (Index t = 0; t < 3; ++t) run.original.step(run.p, gradients.col(2 - t));
+    CHECK(run.p == first_run);
   }
   SECTION("set_state names the field it refuses") {
-    typename Adam<Scalar>::State wrong_size = saved;
+    typename Adam<Scalar>::State wrong_size = run.saved;
     wrong_size.second_moment.resize(5);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "second_moment"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "second_moment"));
 
-    typename Adam<Scalar>::State not_finite = saved;
+    typename Adam<Scalar>::State not_finite = run.saved;
     not_finite.first_moment[0] = std::numeric_limits<Scalar>::quiet_NaN();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "first_moment"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "first_moment"));
 
-    typename Adam<Scalar>::State negative = saved;
+    typename Adam<Scalar>::State negative = run.saved;
     negative.max_second_moment[2] = Scalar(-0.5);
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "max_second_moment"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative); }), "max_second_moment"));
 
     typename Adam<Scalar>::State unsized_with_steps;
     unsized_with_steps.step_count = 4;
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(unsized_with_steps); }), "step_count"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(unsized_with_steps); }), "step_count"));
 
     Adam<Scalar> without_amsgrad;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { without_amsgrad.set_state(saved); }), "max_second_moment"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { without_amsgrad.set_state(run.saved); }), "max_second_moment"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 

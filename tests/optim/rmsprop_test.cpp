@@ -15,19 +15,8 @@
 
 namespace {
 
-using gantry::test::check_converges_on_quadratic;
-using gantry::test::check_refused_options;
-using gantry::test::check_steady_steps_allocate_nothing;
-using gantry::test::check_trajectory;
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::options_with;
-using gantry::test::RefusedOptions;
-using gantry::test::RestoredRun;
-using gantry::test::run_with_restored_state;
-using gantry::test::tolerance;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -214,34 +203,28 @@ TEMPLATE_TEST_CASE("Rmsprop: a restored state continues bit for bit", "[optim][r
   options.momentum = 0.9;
   options.weight_decay = 1e-3;
   RestoredRun<Rmsprop<Scalar>> run = run_with_restored_state<Rmsprop<Scalar>>(options);
-  Rmsprop<Scalar>& original = run.original;
-  Rmsprop<Scalar>& restored = run.restored;
-  const typename Rmsprop<Scalar>::State& saved = run.saved;
-  const Vector<Scalar>& saved_parameters = run.saved_parameters;
-  Vector<Scalar>& p = run.p;
-  const Vector<Scalar>& q = run.q;
-  CHECK(p == q);
-  CHECK(restored.state().square_average == original.state().square_average);
-  CHECK(restored.state().gradient_average == original.state().gradient_average);
-  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
-  CHECK(p != saved_parameters);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().square_average == run.original.state().square_average);
+  CHECK(run.restored.state().gradient_average == run.original.state().gradient_average);
+  CHECK(run.restored.state().momentum_buffer == run.original.state().momentum_buffer);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("set_state names the field it refuses") {
-    typename Rmsprop<Scalar>::State wrong_size = saved;
+    typename Rmsprop<Scalar>::State wrong_size = run.saved;
     wrong_size.gradient_average.resize(2);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "gradient_average"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "gradient_average"));
 
-    typename Rmsprop<Scalar>::State negative = saved;
+    typename Rmsprop<Scalar>::State negative = run.saved;
     negative.square_average[0] = Scalar(-1);
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "square_average"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative); }), "square_average"));
 
-    typename Rmsprop<Scalar>::State not_finite = saved;
+    typename Rmsprop<Scalar>::State not_finite = run.saved;
     not_finite.momentum_buffer[3] = std::numeric_limits<Scalar>::quiet_NaN();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "momentum_buffer"));
 
     Rmsprop<Scalar> uncentered;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { uncentered.set_state(saved); }), "gradient_average"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { uncentered.set_state(run.saved); }), "gradient_average"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 

@@ -15,19 +15,8 @@
 
 namespace {
 
-using gantry::test::check_converges_on_quadratic;
-using gantry::test::check_refused_options;
-using gantry::test::check_steady_steps_allocate_nothing;
-using gantry::test::check_trajectory;
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::options_with;
-using gantry::test::RefusedOptions;
-using gantry::test::RestoredRun;
-using gantry::test::run_with_restored_state;
-using gantry::test::tolerance;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -214,34 +203,28 @@ TEMPLATE_TEST_CASE("Sgd: a restored state continues bit for bit", "[optim][sgd]"
   options.nesterov = true;
   options.weight_decay = 1e-3;
   RestoredRun<Sgd<Scalar>> run = run_with_restored_state<Sgd<Scalar>>(options);
-  Sgd<Scalar>& original = run.original;
-  Sgd<Scalar>& restored = run.restored;
-  const typename Sgd<Scalar>::State& saved = run.saved;
-  const Vector<Scalar>& saved_parameters = run.saved_parameters;
-  Vector<Scalar>& p = run.p;
-  const Vector<Scalar>& q = run.q;
-  CHECK(p == q);
-  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
-  CHECK(restored.state().step_count == 6);
-  CHECK(p != saved_parameters);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().momentum_buffer == run.original.state().momentum_buffer);
+  CHECK(run.restored.state().step_count == 6);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("set_state names the field it refuses") {
-    typename Sgd<Scalar>::State wrong_size = saved;
+    typename Sgd<Scalar>::State wrong_size = run.saved;
     wrong_size.momentum_buffer.resize(3);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "momentum_buffer"));
 
-    typename Sgd<Scalar>::State not_finite = saved;
+    typename Sgd<Scalar>::State not_finite = run.saved;
     not_finite.momentum_buffer[1] = std::numeric_limits<Scalar>::infinity();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "momentum_buffer"));
 
-    typename Sgd<Scalar>::State negative_steps = saved;
+    typename Sgd<Scalar>::State negative_steps = run.saved;
     negative_steps.step_count = -1;
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative_steps); }), "step_count"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative_steps); }), "step_count"));
 
     // Without momentum the buffer must be empty: a state from another configuration is refused.
     Sgd<Scalar> plain;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { plain.set_state(saved); }), "momentum_buffer"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { plain.set_state(run.saved); }), "momentum_buffer"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
 #include "support/messages.hpp"
 #include "support/scratch.hpp"
 
@@ -40,12 +41,6 @@ using gantry::test::ScratchDirectory;
 using gantry::test::slurp;
 using gantry::test::spill;
 namespace fs = std::filesystem;
-namespace nn = gantry::nn;
-namespace io = gantry::io;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
 
 namespace {
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
 #include "support/messages.hpp"
 
 using gantry::Index;
@@ -23,11 +24,6 @@ using gantry::Matrix;
 using gantry::Rng;
 using gantry::test::contains;
 using gantry::test::message_of;
-namespace nn = gantry::nn;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
 
 namespace {
 

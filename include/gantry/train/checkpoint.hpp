@@ -186,7 +186,8 @@ void add_optimizer(io::SafetensorsWriter& writer, const std::string& name, const
   io::JsonValue description = io::JsonValue::object();
   description.set("type", Optimizer::type_name);
   description.set("learning_rate", optimizer.learning_rate());
-  if constexpr (gantry::detail::is_detected_v<optimizer_options_t, Optimizer>) write_settings(optimizer.options(), description);
+  if constexpr (gantry::detail::is_detected_v<optimizer_options_t, Optimizer>)
+    write_settings(optimizer.options(), description);
   writer.set_metadata(name, io::to_json(description));
   const auto& state = optimizer.state();
   const std::int64_t parameter_count = state.parameter_count, step_count = state.step_count;
@@ -202,7 +203,8 @@ io::JsonValue policy_settings(const Policy& policy) {
   io::JsonValue json = io::JsonValue::object();
   json.set("objective", policy.objective.name());
   using Objective = std::decay_t<decltype(policy.objective)>;
-  if constexpr (has_settings_v<Objective>) {  // only then: the library's objectives have none, and files stay as they were
+  // Only for an objective with settings: the library's have none, and their files stay as they were.
+  if constexpr (has_settings_v<Objective>) {
     io::JsonValue objective_settings = io::JsonValue::object();
     write_settings(policy.objective, objective_settings);
     json.set("objective_settings", std::move(objective_settings));
@@ -414,7 +416,8 @@ Policy read_policy(CheckpointReader& reader, const Policy& receiving) {
   if constexpr (has_settings_v<typename Policy::objective_type>) {
     const io::JsonValue& objective_settings = reader.field(settings, "objective_settings", where);
     if (!objective_settings.is_object())
-      reader.fail(where, " field 'objective_settings' must be an object, given ", CheckpointReader::shown(objective_settings));
+      reader.fail(where, " field 'objective_settings' must be an object, given ",
+                  CheckpointReader::shown(objective_settings));
     SettingsReader fields(reader, objective_settings, where + " field 'objective_settings'",
                           "the objective " + CheckpointReader::quoted(objective), "the receiving objective");
     read_settings(policy.objective, fields);
