@@ -4,9 +4,11 @@
 // After an intended change of the drawing, rewrite the references and look at them:
 //   GANTRY_WRITE_PLOT_REFERENCES=1 ./build/tests/io_plot_reference_test
 
+#include <gantry/io/plot/curves.hpp>
+#include <gantry/io/plot/eigenvalues.hpp>
+#include <gantry/io/plot/heatmap.hpp>
+#include <gantry/io/plot/vector_field.hpp>
 #include <gantry/io/plot_panels.hpp>
-#include <gantry/io/plots.hpp>
-#include <gantry/io/spectrum_plot.hpp>
 
 #include <complex>
 #include <cstdlib>
