@@ -52,7 +52,7 @@ inline const char* penalty_points_name(PenaltyPoints p) {
 ///     double consensus_weight() const;
 ///
 ///     // Optional, beside any of the four: called by the trainer at the start of every generator iteration with
-///     // t = the iterations done, to set scheduled settings (InstanceNoise's sigma_schedule). A regularizer that
+///     // t = the iterations done, to set scheduled settings (a scheduled instance-noise sigma). A regularizer that
 ///     // depends on t through this alone resumes from a checkpoint exactly.
 ///     void at_iteration(Index t);
 ///

@@ -225,7 +225,7 @@ DiracJacobian<Scalar> dirac_jacobian(const Policy& policy, Scalar theta, Scalar 
   return result;
 }
 
-/// The exact Jacobian of one generator iteration of plain gradient descent (optim::Sgd without momentum or weight
+/// The exact Jacobian of one generator iteration of plain gradient descent (SGD without momentum or weight
 /// decay, learning rate h for both players) under `schedule` (its schedule, n_critic and generator_first; batch
 /// size and seed are ignored), starting from (theta, psi):
 ///   critic step      psi <- Pi(psi + h v_psi),   d = [[1, 0], [p h J_psi,theta, p (1 + h J_psi,psi)]]

@@ -18,7 +18,7 @@
 namespace gantry::optim {
 
 // The optimizer interface. A type that provides these members works with the trainer; copy this
-// skeleton to write a new one (Sgd, Rmsprop and Adam in this folder are complete examples).
+// skeleton to write a new one (the optimizers in this folder are complete examples).
 //
 //   template <class ScalarType>
 //   class MyOptimizer {
@@ -118,7 +118,7 @@ namespace detail {
 
 // Shared by the optimizers in this folder: the checks every public entry point makes.
 
-/// `prefix` is "AdamOptions." from validate() or "gantry::optim::Adam::set_learning_rate: " from the setter.
+/// `prefix` is "<Options>." from validate() or "gantry::optim::<Optimizer>::set_learning_rate: " from the setter.
 inline void check_learning_rate(std::string_view prefix, double learning_rate) {
   if (!(learning_rate > 0 && std::isfinite(learning_rate)))
     throw OptionError(gantry::detail::message(prefix, "learning_rate must be > 0 and finite, given ", learning_rate));
