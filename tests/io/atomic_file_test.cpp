@@ -22,10 +22,7 @@ namespace fs = std::filesystem;
 using gantry::IoError;
 using gantry::io::ByteSink;
 using gantry::io::write_file_atomically;
-using gantry::test::ScratchDirectory;
-using gantry::test::slurp;
-using gantry::test::spill;
-
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 TEST_CASE("write_file_atomically creates a file with the given bytes", "[io][atomic_file]") {
   ScratchDirectory dir("gantry_atomic_file_test");

@@ -23,8 +23,7 @@ using gantry::io::DType;
 using gantry::io::SafetensorsFile;
 using gantry::io::SafetensorsWriter;
 using gantry::io::TensorView;
-using gantry::test::message_of;
-using gantry::test::ScratchDirectory;
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 namespace {
 

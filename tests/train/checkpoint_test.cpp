@@ -35,11 +35,7 @@
 using gantry::Index;
 using gantry::Rng;
 using gantry::Vector;
-using gantry::test::contains;
-using gantry::test::message_of;
-using gantry::test::ScratchDirectory;
-using gantry::test::slurp;
-using gantry::test::spill;
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 namespace fs = std::filesystem;
 
 namespace {
