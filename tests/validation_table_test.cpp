@@ -7,7 +7,6 @@
 #include <gantry/train/checkpoint.hpp>
 #include <gantry/train/ema.hpp>
 
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -22,6 +21,8 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
+#include "support/scratch.hpp"
 
 using gantry::Index;
 using gantry::Matrix;
@@ -29,13 +30,6 @@ using gantry::Rng;
 using gantry::Vector;
 using gantry::test::contains;
 namespace fs = std::filesystem;
-namespace nn = gantry::nn;
-namespace io = gantry::io;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
-namespace metrics = gantry::metrics;
 
 namespace {
 
@@ -85,11 +79,11 @@ auto trainer_with(train::TrainerOptions options) {
                              optim::Sgd<double>(), options);
 }
 
+/// A fresh path for a file a row reads or writes; the directory goes when the test program ends.
 std::string scratch_path(const std::string& name) {
+  static const gantry::test::ScratchDirectory directory("gantry_validation");
   static std::atomic<int> counter{0};
-  return (fs::temp_directory_path() /
-          ("gantry_validation_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name))
-      .string();
+  return directory.file(std::to_string(counter++) + "_" + name);
 }
 
 std::string write_scratch(const std::string& name, const std::string& content) {

@@ -2,7 +2,6 @@
 #include "gantry/io/atomic_file.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,70 +15,17 @@
 #include <unistd.h>
 
 #include "catch.hpp"
+#include "support/messages.hpp"
+#include "support/scratch.hpp"
 
 namespace fs = std::filesystem;
 using gantry::IoError;
 using gantry::io::ByteSink;
 using gantry::io::write_file_atomically;
-
-namespace {
-
-// A fresh directory, removed with its content at the end of the test.
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("gantry_atomic_file_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  // Every entry of the directory, so a leftover temporary file shows up.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  REQUIRE(out.good());
-}
-
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const IoError& error) {
-    return error.what();
-  }
-  return {};
-}
-
-}  // namespace
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 TEST_CASE("write_file_atomically creates a file with the given bytes", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("new.bin");
   const std::string bytes("binary\0data\xff", 12);
   write_file_atomically(path, bytes);
@@ -91,7 +37,7 @@ TEST_CASE("write_file_atomically creates a file with the given bytes", "[io][ato
 }
 
 TEST_CASE("write_file_atomically gives the new file the umask's permissions", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const ::mode_t mask = ::umask(022);
   ::umask(mask);
   write_file_atomically(dir.file("mode.bin"), "x");
@@ -101,16 +47,16 @@ TEST_CASE("write_file_atomically gives the new file the umask's permissions", "[
 }
 
 TEST_CASE("write_file_atomically replaces an existing file", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("target.bin");
-  spit(path, "an old and longer content that must disappear entirely");
+  spill(path, "an old and longer content that must disappear entirely");
   write_file_atomically(path, "new");
   CHECK(slurp(path) == "new");
   CHECK(dir.entries() == std::vector<std::string>{"target.bin"});
 }
 
 TEST_CASE("write_file_atomically streams chunks from a producer", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("chunks.bin");
   write_file_atomically(path, [](const ByteSink& sink) {
     sink("abc", 3);
@@ -121,10 +67,10 @@ TEST_CASE("write_file_atomically streams chunks from a producer", "[io][atomic_f
 }
 
 TEST_CASE("a producer that throws half way leaves the old file intact and no temporary file", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("checkpoint.bin");
   const std::string old_bytes("old checkpoint \x01\x02\x03", 18);
-  spit(path, old_bytes);
+  spill(path, old_bytes);
   bool wrote_half = false;
   const auto failing_producer = [&](const ByteSink& sink) {
     sink("first half of the new content, ", 31);
@@ -138,12 +84,12 @@ TEST_CASE("a producer that throws half way leaves the old file intact and no tem
 }
 
 TEST_CASE("a failing rename leaves the target intact and no temporary file", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   // rename(2) of a file over a non-empty directory fails (EISDIR) even for root, unlike permission tricks.
   const std::string target = dir.file("occupied");
   fs::create_directories(target);
-  spit(dir.file("occupied/keep.txt"), "kept");
-  const std::string message = error_message([&] { write_file_atomically(target, "content"); });
+  spill(dir.file("occupied/keep.txt"), "kept");
+  const std::string message = gantry::test::message_of<IoError>([&] { write_file_atomically(target, "content"); });
   CHECK(message.find("gantry::io::write_file_atomically") == 0);
   CHECK(message.find("'" + target + "'") != std::string::npos);
   CHECK(message.find("rename") != std::string::npos);
@@ -153,17 +99,17 @@ TEST_CASE("a failing rename leaves the target intact and no temporary file", "[i
 }
 
 TEST_CASE("a missing directory is an IoError naming the path and the OS error", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("no/such/dir/file.bin");
-  const std::string message = error_message([&] { write_file_atomically(path, "x"); });
+  const std::string message = gantry::test::message_of<IoError>([&] { write_file_atomically(path, "x"); });
   CHECK(message.find(path) != std::string::npos);
   CHECK(message.find("No such file or directory") != std::string::npos);
   CHECK(dir.entries().empty());
 }
 
 TEST_CASE("a path that names no file is refused", "[io][atomic_file]") {
-  ScratchDirectory dir;
-  const std::string message = error_message([&] { write_file_atomically(dir.path().string() + "/", "x"); });
+  ScratchDirectory dir("gantry_atomic_file_test");
+  const std::string message = gantry::test::message_of<IoError>([&] { write_file_atomically(dir.path().string() + "/", "x"); });
   CHECK(message.find("does not name a file") != std::string::npos);
 }
 
@@ -172,12 +118,12 @@ TEST_CASE("a read-only directory is an IoError and the old file stays", "[io][at
     WARN("running as root: directory permissions do not stop root, skipping this case");
     return;
   }
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("locked.bin");
-  spit(path, "old");
+  spill(path, "old");
   fs::permissions(dir.path(), fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                   fs::perm_options::remove);
-  const std::string message = error_message([&] { write_file_atomically(path, "new"); });
+  const std::string message = gantry::test::message_of<IoError>([&] { write_file_atomically(path, "new"); });
   CHECK(message.find("Permission denied") != std::string::npos);
   CHECK(slurp(path) == "old");
   CHECK(dir.entries() == std::vector<std::string>{"locked.bin"});
@@ -199,7 +145,7 @@ std::string temporary_for(const std::string& base, long pid, int n) {
 }  // namespace
 
 TEST_CASE("the next write removes the temporary files that dead saves to the same path left", "[io][atomic_file]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_atomic_file_test");
   const std::string path = dir.file("run.safetensors");
   // A save killed between creating its temporary file and renaming it: a child that exits mid-write.
   const pid_t child = ::fork();
@@ -224,9 +170,9 @@ TEST_CASE("the next write removes the temporary files that dead saves to the sam
   const std::vector<std::string> kept = {temporary_for("run.safetensors", ::getppid(), 3),
                                          temporary_for("other.safetensors", child, 1),
                                          ".run.safetensors.tmp-x", ".run.safetensors.tmp-notes.txt"};
-  for (const std::string& name : kept) spit(dir.file(name), "x");
+  for (const std::string& name : kept) spill(dir.file(name), "x");
   // Removed too: one of this process that no save of it is writing (a save that threw before its cleanup).
-  spit(dir.file(temporary_for("run.safetensors", ::getpid(), 999999)), "x");
+  spill(dir.file(temporary_for("run.safetensors", ::getpid(), 999999)), "x");
 
   write_file_atomically(path, "complete");
   std::vector<std::string> expected = kept;
@@ -237,17 +183,17 @@ TEST_CASE("the next write removes the temporary files that dead saves to the sam
 }
 
 TEST_CASE("a symbolic link at the target is refused and left as it is", "[io][atomic_file]") {
-  ScratchDirectory dir;
-  spit(dir.file("run-00500"), "old");
+  ScratchDirectory dir("gantry_atomic_file_test");
+  spill(dir.file("run-00500"), "old");
   fs::create_symlink("run-00500", dir.file("latest"));
-  const std::string message = error_message([&] { write_file_atomically(dir.file("latest"), "new"); });
+  const std::string message = gantry::test::message_of<IoError>([&] { write_file_atomically(dir.file("latest"), "new"); });
   CHECK(message.find("'" + dir.file("latest") + "' is a symbolic link (to 'run-00500')") != std::string::npos);
   CHECK(fs::is_symlink(dir.file("latest")));
   CHECK(slurp(dir.file("run-00500")) == "old");
   CHECK(dir.entries() == std::vector<std::string>{"latest", "run-00500"});
   // A dangling link too: replacing it would silently turn it into a file.
   fs::create_symlink("nowhere", dir.file("dangling"));
-  CHECK(error_message([&] { write_file_atomically(dir.file("dangling"), "new"); }).find("is a symbolic link") !=
+  CHECK(gantry::test::message_of<IoError>([&] { write_file_atomically(dir.file("dangling"), "new"); }).find("is a symbolic link") !=
         std::string::npos);
   CHECK(fs::is_symlink(dir.file("dangling")));
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The JSON writer: escaping, round-trip numbers, NaN as null, structure errors, and python3's json
-// module reading back a nested document.
+// The JSON writer: escaping, round-trip numbers, NaN as null, structure errors, python3's json module reading back
+// a nested document, and a JsonValue written exactly (indented or not) and strictly.
 
+#include <gantry/io/json_reader.hpp>
 #include <gantry/io/json_writer.hpp>
 
 #include <cmath>
@@ -17,24 +18,12 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/scratch.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using gantry::io::JsonWriter;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device seed;
-    path = fs::temp_directory_path() / ("gantry_json_test_" + std::to_string(seed()) + std::to_string(seed()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 std::string single(double v) {
   JsonWriter json(0);
@@ -134,8 +123,8 @@ TEST_CASE("json misuse that would give invalid JSON throws IoError", "[io][json]
 }
 
 TEST_CASE("json nested document reads back with python3's json module", "[io][json]") {
-  TempDir dir;
-  const fs::path file = dir.path / "summary.json";
+  gantry::test::ScratchDirectory dir("gantry_json_test");
+  const fs::path file = dir.path() / "summary.json";
   JsonWriter json;
   json.begin_object()
       .field("policy", "WganGp \"one-sided\"")
@@ -151,7 +140,7 @@ TEST_CASE("json nested document reads back with python3's json module", "[io][js
   json.end_object();
   json.save(file.string());
 
-  const fs::path script = dir.path / "check.py";
+  const fs::path script = dir.path() / "check.py";
   {
     std::ofstream out(script);
     out << "import json, sys\n"
@@ -172,8 +161,8 @@ TEST_CASE("json nested document reads back with python3's json module", "[io][js
 }
 
 TEST_CASE("json save into a directory that does not exist throws IoError naming the path", "[io][json]") {
-  TempDir dir;
-  const std::string path = (dir.path / "missing" / "summary.json").string();
+  gantry::test::ScratchDirectory dir("gantry_json_test");
+  const std::string path = (dir.path() / "missing" / "summary.json").string();
   JsonWriter json;
   json.begin_object().end_object();
   bool thrown = false;
@@ -184,4 +173,27 @@ TEST_CASE("json save into a directory that does not exist throws IoError naming 
     CHECK(std::string(e.what()).find(path) != std::string::npos);
   }
   CHECK(thrown);
+}
+
+TEST_CASE("json a JsonValue is written exactly, compact or indented, and what JSON cannot hold throws", "[io][json]") {
+  using gantry::io::JsonValue;
+  const std::string text =
+      R"({"big":18446744073709551615,"negative":-9223372036854775808,"x":0.1,"list":[true,null,"caf\u00e9"],"empty":{}})";
+  const JsonValue value = gantry::io::parse_json(text);
+  CHECK(gantry::io::to_json(value) ==
+        "{\"big\":18446744073709551615,\"negative\":-9223372036854775808,\"x\":0.1,"
+        "\"list\":[true,null,\"caf\xC3\xA9\"],\"empty\":{}}");
+  JsonWriter indented;
+  indented.begin_object().key("value").value(value).end_object();
+  const std::string document = indented.str();
+  CHECK(document.find("\n    \"big\": 18446744073709551615,\n") != std::string::npos);
+  CHECK(gantry::io::parse_json(document) == gantry::io::parse_json("{\"value\":" + text + "}"));
+
+  // Unlike value(double), which writes null into a summary, a JsonValue must read back as itself.
+  JsonWriter not_finite(0);
+  CHECK_THROWS_AS(not_finite.value(JsonValue(std::numeric_limits<double>::quiet_NaN())), gantry::IoError);
+  JsonValue object = JsonValue::object();
+  object.set("bad \xFF key", 1);
+  JsonWriter bad_key(0);
+  CHECK_THROWS_AS(bad_key.value(object), gantry::IoError);
 }

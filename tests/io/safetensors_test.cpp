@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "gantry/io/safetensors.hpp"
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +14,8 @@
 #include <unistd.h>
 
 #include "catch.hpp"
+#include "support/messages.hpp"
+#include "support/scratch.hpp"
 
 namespace fs = std::filesystem;
 using gantry::IoError;
@@ -22,6 +23,7 @@ using gantry::io::DType;
 using gantry::io::SafetensorsFile;
 using gantry::io::SafetensorsWriter;
 using gantry::io::TensorView;
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 namespace {
 
@@ -34,21 +36,7 @@ std::string make_file(const std::string& header, const std::string& data = {}, s
 }
 
 std::string parse_error(const std::string& bytes) {
-  try {
-    SafetensorsFile::parse(bytes, "bad.safetensors");
-  } catch (const IoError& error) {
-    return error.what();
-  }
-  return {};
-}
-
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const IoError& error) {
-    return error.what();
-  }
-  return {};
+  return message_of<IoError>([&] { SafetensorsFile::parse(bytes, "bad.safetensors"); });
 }
 
 std::uint64_t header_length(const std::string& bytes) {
@@ -56,27 +44,6 @@ std::uint64_t header_length(const std::string& bytes) {
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
   return n;
 }
-
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("gantry_safetensors_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string shell_quote(const std::string& text) {
   std::string quoted = "'";
@@ -212,11 +179,11 @@ TEST_CASE("safetensors TensorView adds raw host-order bytes", "[io][safetensors]
   CHECK(file.to_vector<double>("m") == values);
 
   view.bytes -= 1;
-  CHECK(error_message([&] { SafetensorsWriter().add("m", view); }).find("holds 31 bytes") != std::string::npos);
+  CHECK(message_of<IoError>([&] { SafetensorsWriter().add("m", view); }).find("holds 31 bytes") != std::string::npos);
 }
 
 TEST_CASE("safetensors write_atomically and read from disk", "[io][safetensors]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_safetensors_test");
   const std::string path = dir.file("checkpoint.safetensors");
   sample_writer().write_atomically(path);
   check_sample(SafetensorsFile::read(path));
@@ -231,7 +198,7 @@ TEST_CASE("safetensors write_atomically and read from disk", "[io][safetensors]"
   CHECK(replaced.names() == std::vector<std::string>{"x"});
 
   const std::string missing = dir.file("missing.safetensors");
-  const std::string message = error_message([&] { SafetensorsFile::read(missing); });
+  const std::string message = message_of<IoError>([&] { SafetensorsFile::read(missing); });
   CHECK(message.find("cannot open '" + missing + "'") != std::string::npos);
   CHECK(message.find("No such file or directory") != std::string::npos);
 }
@@ -241,7 +208,7 @@ TEST_CASE("a Python reader using only the standard library reads what gantry wri
     WARN("python3 is not available: skipping the cross-check with tests/io/read_safetensors.py");
     return;
   }
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_safetensors_test");
   const std::string path = dir.file("for python.safetensors");
   sample_writer().write_atomically(path);
   const std::string command = "python3 " + shell_quote(python_reader()) + " " + shell_quote(path);
@@ -363,12 +330,12 @@ TEST_CASE("safetensors copy_to checks dtype, count and finiteness", "[io][safete
   const SafetensorsFile file = SafetensorsFile::parse(bytes, "ckpt.safetensors");
 
   std::vector<double> as_double(4);
-  CHECK(error_message([&] { file.copy_to("w", as_double.data(), 4); }) ==
+  CHECK(message_of<IoError>([&] { file.copy_to("w", as_double.data(), 4); }) ==
         "gantry::io::SafetensorsFile::copy_to: ckpt.safetensors: tensor 'w' has dtype F32, cannot be read as F64");
   std::vector<float> too_small(3);
-  CHECK(error_message([&] { file.copy_to("w", too_small.data(), 3); })
+  CHECK(message_of<IoError>([&] { file.copy_to("w", too_small.data(), 3); })
             .find("tensor 'w' has 4 elements (shape [2, 2]), the destination has 3") != std::string::npos);
-  CHECK(error_message([&] { file.to_vector<float>("nope"); })
+  CHECK(message_of<IoError>([&] { file.to_vector<float>("nope"); })
             .find("ckpt.safetensors: has no tensor named 'nope'") != std::string::npos);
   CHECK_THROWS_AS(file.shape("nope"), IoError);
 
@@ -378,32 +345,32 @@ TEST_CASE("safetensors copy_to checks dtype, count and finiteness", "[io][safete
   std::memcpy(&bytes[data_begin + 2 * 4], quiet_nan, 4);
   const SafetensorsFile poisoned = SafetensorsFile::parse(bytes, "nan.safetensors");
   std::vector<float> out(4, -1.0f);
-  const std::string message = error_message([&] { poisoned.copy_to("w", out.data(), out.size()); });
+  const std::string message = message_of<IoError>([&] { poisoned.copy_to("w", out.data(), out.size()); });
   CHECK(message.find("nan.safetensors") != std::string::npos);
   CHECK(message.find("tensor 'w' has a non-finite value nan at flat index 2") != std::string::npos);
   CHECK(out == std::vector<float>(4, -1.0f));  // untouched
 
   const unsigned char infinity[4] = {0x00, 0x00, 0x80, 0xFF};
   std::memcpy(&bytes[data_begin + 2 * 4], infinity, 4);
-  CHECK(error_message([&] { SafetensorsFile::parse(bytes, "inf").to_vector<float>("w"); })
+  CHECK(message_of<IoError>([&] { SafetensorsFile::parse(bytes, "inf").to_vector<float>("w"); })
             .find("non-finite value -inf at flat index 2") != std::string::npos);
 }
 
 TEST_CASE("SafetensorsWriter refuses what it could not write back", "[io][safetensors]") {
   SafetensorsWriter writer;
   const std::vector<double> values = {1.0, std::nan(""), 3.0};
-  CHECK(error_message([&] { writer.add("w", values.data(), {3}); })
+  CHECK(message_of<IoError>([&] { writer.add("w", values.data(), {3}); })
             .find("tensor 'w' has a non-finite value nan at flat index 1") != std::string::npos);
-  CHECK(error_message([&] { writer.add("w", values.data(), {-1}); }).find("shape [-1]") != std::string::npos);
-  CHECK(error_message([&] { writer.add("w", values.data(), {1LL << 40, 1LL << 40}); }).find("overflows") !=
+  CHECK(message_of<IoError>([&] { writer.add("w", values.data(), {-1}); }).find("shape [-1]") != std::string::npos);
+  CHECK(message_of<IoError>([&] { writer.add("w", values.data(), {1LL << 40, 1LL << 40}); }).find("overflows") !=
         std::string::npos);
-  CHECK(error_message([&] { writer.add("__metadata__", values.data(), {1}); }).find("reserved") != std::string::npos);
-  CHECK(error_message([&] { writer.add("", values.data(), {1}); }).find("empty name") != std::string::npos);
-  CHECK(error_message([&] { writer.add("bad\xFF", values.data(), {1}); }).find("invalid UTF-8") != std::string::npos);
-  CHECK(error_message([&] { writer.add("w", static_cast<const double*>(nullptr), {1}); }).find("null") !=
+  CHECK(message_of<IoError>([&] { writer.add("__metadata__", values.data(), {1}); }).find("reserved") != std::string::npos);
+  CHECK(message_of<IoError>([&] { writer.add("", values.data(), {1}); }).find("empty name") != std::string::npos);
+  CHECK(message_of<IoError>([&] { writer.add("bad\xFF", values.data(), {1}); }).find("invalid UTF-8") != std::string::npos);
+  CHECK(message_of<IoError>([&] { writer.add("w", static_cast<const double*>(nullptr), {1}); }).find("null") !=
         std::string::npos);
   writer.add("w", values.data(), {1});
-  CHECK(error_message([&] { writer.add("w", values.data(), {1}); }).find("tensor 'w' was already added") !=
+  CHECK(message_of<IoError>([&] { writer.add("w", values.data(), {1}); }).find("tensor 'w' was already added") !=
         std::string::npos);
   CHECK(writer.size() == 1);  // the refused tensors left no trace
   CHECK_THROWS_AS(writer.set_metadata("k", "\xC3"), IoError);

@@ -12,16 +12,12 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "support/optimizer_fixtures.hpp"
+#include "support/optimizer_checks.hpp"
 
 namespace {
 
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::tolerance;
-using NoEigenMalloc = gantry::test::NoMallocScope;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -59,20 +55,9 @@ Matrix<Scalar> reference_trajectory(const AdamOptions& o, Vector<Scalar> p, cons
 template <class Scalar>
 void check_against_reference(const AdamOptions& options) {
   const std::vector<double> learning_rates = {options.learning_rate, 0.05, 0.2};
-  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-  const Matrix<Scalar> expected =
-      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
-
-  Adam<Scalar> adam(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < gradients.cols(); ++t) {
-    adam.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
-    const Vector<Scalar> g = gradients.col(t);
-    adam.step(p, g);
-    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
-    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
-  }
-  CHECK(adam.state().step_count == 3);
+  check_trajectory(Adam<Scalar>(options), learning_rates,
+                   reference_trajectory(options, initial_parameters<Scalar>(), gradient_sequence<Scalar>(),
+                                        learning_rates));
 }
 
 }  // namespace
@@ -123,11 +108,6 @@ TEMPLATE_TEST_CASE("Adam: three steps match the update written out by hand", "[o
 
 TEMPLATE_TEST_CASE("Adam: converges on a quadratic", "[optim][adam]", float, double) {
   using Scalar = TestType;
-  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target).
-  Vector<Scalar> curvature(4), target(4);
-  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
-  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
-
   AdamOptions options;
   SECTION("defaults") {}
   SECTION("GAN betas") {
@@ -135,49 +115,25 @@ TEMPLATE_TEST_CASE("Adam: converges on a quadratic", "[optim][adam]", float, dou
     options.beta2 = 0.9;
   }
   SECTION("amsgrad") { options.amsgrad = true; }
-  Adam<Scalar> adam(options);
-  Vector<Scalar> p = Vector<Scalar>::Zero(4);
-  Vector<Scalar> g(4);
-  double learning_rate = 0.1;
-  for (int i = 0; i < 1500; ++i) {
-    adam.set_learning_rate(learning_rate);
-    g = curvature.cwiseProduct(p - target);
-    adam.step(p, g);
-    learning_rate *= 0.996;
-  }
-  INFO("final parameters " << p.transpose());
-  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+  check_converges_on_quadratic(Adam<Scalar>(options), 1500, 0.1, 0.996);
 }
 
 TEMPLATE_TEST_CASE("Adam: options are validated with the field and value named", "[optim][adam]", float, double) {
   using Scalar = TestType;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  struct Case {
-    AdamOptions options;
-    std::string_view field;
+  const RefusedOptions<AdamOptions> cases = {
+      {options_with<AdamOptions>([](AdamOptions& o) { o.learning_rate = -1e-3; }), "learning_rate"},
+      {options_with<AdamOptions>([&](AdamOptions& o) { o.learning_rate = nan; }), "learning_rate"},
+      {options_with<AdamOptions>([](AdamOptions& o) { o.beta1 = 1.0; }), "beta1"},
+      {options_with<AdamOptions>([](AdamOptions& o) { o.beta1 = -0.5; }), "beta1"},
+      {options_with<AdamOptions>([](AdamOptions& o) { o.beta2 = 1.0; }), "beta2"},
+      {options_with<AdamOptions>([&](AdamOptions& o) { o.beta2 = nan; }), "beta2"},
+      {options_with<AdamOptions>([](AdamOptions& o) { o.epsilon = 0; }), "epsilon"},
+      {options_with<AdamOptions>([&](AdamOptions& o) { o.epsilon = inf; }), "epsilon"},
+      {options_with<AdamOptions>([](AdamOptions& o) { o.weight_decay = -0.1; }), "weight_decay"},
   };
-  std::vector<Case> cases;
-  auto with = [](auto change) {
-    AdamOptions options;
-    change(options);
-    return options;
-  };
-  cases.push_back({with([](AdamOptions& o) { o.learning_rate = -1e-3; }), "learning_rate"});
-  cases.push_back({with([&](AdamOptions& o) { o.learning_rate = nan; }), "learning_rate"});
-  cases.push_back({with([](AdamOptions& o) { o.beta1 = 1.0; }), "beta1"});
-  cases.push_back({with([](AdamOptions& o) { o.beta1 = -0.5; }), "beta1"});
-  cases.push_back({with([](AdamOptions& o) { o.beta2 = 1.0; }), "beta2"});
-  cases.push_back({with([&](AdamOptions& o) { o.beta2 = nan; }), "beta2"});
-  cases.push_back({with([](AdamOptions& o) { o.epsilon = 0; }), "epsilon"});
-  cases.push_back({with([&](AdamOptions& o) { o.epsilon = inf; }), "epsilon"});
-  cases.push_back({with([](AdamOptions& o) { o.weight_decay = -0.1; }), "weight_decay"});
-  for (const Case& c : cases) {
-    const std::string message = message_of<gantry::OptionError>([&] { Adam<Scalar> adam(c.options); });
-    INFO(message);
-    CHECK(contains(message, c.field));
-    CHECK(contains(message, "AdamOptions"));
-  }
+  check_refused_options<Adam<Scalar>>(cases, "AdamOptions");
   CHECK(contains(message_of<gantry::OptionError>([] {
                    AdamOptions o;
                    o.beta1 = 1.5;
@@ -254,54 +210,41 @@ TEMPLATE_TEST_CASE("Adam: a restored state continues bit for bit", "[optim][adam
   options.amsgrad = true;
   options.weight_decay = 1e-3;
   const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-
-  Adam<Scalar> original(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
-  const typename Adam<Scalar>::State saved = original.state();
-  const Vector<Scalar> saved_parameters = p;
-
-  Adam<Scalar> restored(options);
-  restored.set_state(saved);
-  Vector<Scalar> q = saved_parameters;
-  for (Index t = 0; t < 3; ++t) {
-    original.step(p, gradients.col(2 - t));
-    restored.step(q, gradients.col(2 - t));
-  }
-  CHECK(p == q);
-  CHECK(restored.state().first_moment == original.state().first_moment);
-  CHECK(restored.state().second_moment == original.state().second_moment);
-  CHECK(restored.state().max_second_moment == original.state().max_second_moment);
-  CHECK(restored.state().step_count == 6);
-  CHECK(p != saved_parameters);
+  RestoredRun<Adam<Scalar>> run = run_with_restored_state<Adam<Scalar>>(options);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().first_moment == run.original.state().first_moment);
+  CHECK(run.restored.state().second_moment == run.original.state().second_moment);
+  CHECK(run.restored.state().max_second_moment == run.original.state().max_second_moment);
+  CHECK(run.restored.state().step_count == 6);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("restoring into the same optimizer rewinds it") {
-    Vector<Scalar> first_run = p;
-    original.set_state(saved);
-    p = saved_parameters;
-    for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(2 - t));
-    CHECK(p == first_run);
+    Vector<Scalar> first_run = run.p;
+    run.original.set_state(run.saved);
+    run.p = run.saved_parameters;
+    for (Index t = 0; t < 3; ++t) run.original.step(run.p, gradients.col(2 - t));
+    CHECK(run.p == first_run);
   }
   SECTION("set_state names the field it refuses") {
-    typename Adam<Scalar>::State wrong_size = saved;
+    typename Adam<Scalar>::State wrong_size = run.saved;
     wrong_size.second_moment.resize(5);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "second_moment"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "second_moment"));
 
-    typename Adam<Scalar>::State not_finite = saved;
+    typename Adam<Scalar>::State not_finite = run.saved;
     not_finite.first_moment[0] = std::numeric_limits<Scalar>::quiet_NaN();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "first_moment"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "first_moment"));
 
-    typename Adam<Scalar>::State negative = saved;
+    typename Adam<Scalar>::State negative = run.saved;
     negative.max_second_moment[2] = Scalar(-0.5);
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "max_second_moment"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative); }), "max_second_moment"));
 
     typename Adam<Scalar>::State unsized_with_steps;
     unsized_with_steps.step_count = 4;
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(unsized_with_steps); }), "step_count"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(unsized_with_steps); }), "step_count"));
 
     Adam<Scalar> without_amsgrad;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { without_amsgrad.set_state(saved); }), "max_second_moment"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { without_amsgrad.set_state(run.saved); }), "max_second_moment"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 
@@ -314,15 +257,6 @@ TEMPLATE_TEST_CASE("Adam: a steady step allocates nothing", "[optim][adam]", flo
     options.weight_decay = 1e-2;
   }
   Adam<Scalar> adam(options);
-  Vector<Scalar> p = Vector<Scalar>::Ones(257);
-  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
-  adam.step(p, g);  // sizes the state
-  {
-    NoEigenMalloc guard;
-    // The switch is live: an allocation now throws, so the steps below would too.
-    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
-    CHECK_NOTHROW(adam.step(p, g));
-    CHECK_NOTHROW(adam.step(p, g));
-  }
+  check_steady_steps_allocate_nothing(adam);
   CHECK(adam.state().step_count == 3);
 }

@@ -11,16 +11,12 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "support/optimizer_fixtures.hpp"
+#include "support/optimizer_checks.hpp"
 
 namespace {
 
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::tolerance;
-using NoEigenMalloc = gantry::test::NoMallocScope;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -66,20 +62,9 @@ Matrix<Scalar> reference_trajectory(const RmspropOptions& o, Vector<Scalar> p, c
 template <class Scalar>
 void check_against_reference(const RmspropOptions& options) {
   const std::vector<double> learning_rates = {options.learning_rate, 0.005, 0.02};
-  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-  const Matrix<Scalar> expected =
-      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
-
-  Rmsprop<Scalar> rmsprop(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < gradients.cols(); ++t) {
-    rmsprop.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
-    const Vector<Scalar> g = gradients.col(t);
-    rmsprop.step(p, g);
-    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
-    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
-  }
-  CHECK(rmsprop.state().step_count == 3);
+  check_trajectory(Rmsprop<Scalar>(options), learning_rates,
+                   reference_trajectory(options, initial_parameters<Scalar>(), gradient_sequence<Scalar>(),
+                                        learning_rates));
 }
 
 }  // namespace
@@ -125,31 +110,15 @@ TEMPLATE_TEST_CASE("Rmsprop: three steps match PyTorch's update written out by h
 
 TEMPLATE_TEST_CASE("Rmsprop: converges on a quadratic", "[optim][rmsprop]", float, double) {
   using Scalar = TestType;
-  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target).
-  Vector<Scalar> curvature(4), target(4);
-  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
-  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
-
   RmspropOptions options;
   SECTION("plain") {}
   SECTION("centered with momentum") {
     options.centered = true;
     options.momentum = 0.5;
   }
-  Rmsprop<Scalar> rmsprop(options);
-  Vector<Scalar> p = Vector<Scalar>::Zero(4);
-  Vector<Scalar> g(4);
   // A constant rate leaves RMSprop hovering at distance ~learning_rate; a decaying schedule (through
   // set_learning_rate, as the trainer's schedules do) brings it in.
-  double learning_rate = 0.05;
-  for (int i = 0; i < 1500; ++i) {
-    rmsprop.set_learning_rate(learning_rate);
-    g = curvature.cwiseProduct(p - target);
-    rmsprop.step(p, g);
-    learning_rate *= 0.996;
-  }
-  INFO("final parameters " << p.transpose());
-  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+  check_converges_on_quadratic(Rmsprop<Scalar>(options), 1500, 0.05, 0.996);
 }
 
 TEMPLATE_TEST_CASE("Rmsprop: options are validated with the field and value named", "[optim][rmsprop]", float,
@@ -157,30 +126,17 @@ TEMPLATE_TEST_CASE("Rmsprop: options are validated with the field and value name
   using Scalar = TestType;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  struct Case {
-    RmspropOptions options;
-    std::string_view field;
+  const RefusedOptions<RmspropOptions> cases = {
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.learning_rate = 0; }), "learning_rate"},
+      {options_with<RmspropOptions>([&](RmspropOptions& o) { o.learning_rate = inf; }), "learning_rate"},
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.alpha = 1.0; }), "alpha"},
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.alpha = -0.1; }), "alpha"},
+      {options_with<RmspropOptions>([&](RmspropOptions& o) { o.alpha = nan; }), "alpha"},
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.epsilon = 0; }), "epsilon"},
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.weight_decay = -1; }), "weight_decay"},
+      {options_with<RmspropOptions>([](RmspropOptions& o) { o.momentum = -0.25; }), "momentum"},
   };
-  std::vector<Case> cases;
-  auto with = [](auto change) {
-    RmspropOptions options;
-    change(options);
-    return options;
-  };
-  cases.push_back({with([](RmspropOptions& o) { o.learning_rate = 0; }), "learning_rate"});
-  cases.push_back({with([&](RmspropOptions& o) { o.learning_rate = inf; }), "learning_rate"});
-  cases.push_back({with([](RmspropOptions& o) { o.alpha = 1.0; }), "alpha"});
-  cases.push_back({with([](RmspropOptions& o) { o.alpha = -0.1; }), "alpha"});
-  cases.push_back({with([&](RmspropOptions& o) { o.alpha = nan; }), "alpha"});
-  cases.push_back({with([](RmspropOptions& o) { o.epsilon = 0; }), "epsilon"});
-  cases.push_back({with([](RmspropOptions& o) { o.weight_decay = -1; }), "weight_decay"});
-  cases.push_back({with([](RmspropOptions& o) { o.momentum = -0.25; }), "momentum"});
-  for (const Case& c : cases) {
-    const std::string message = message_of<gantry::OptionError>([&] { Rmsprop<Scalar> rmsprop(c.options); });
-    INFO(message);
-    CHECK(contains(message, c.field));
-    CHECK(contains(message, "RmspropOptions"));
-  }
+  check_refused_options<Rmsprop<Scalar>>(cases, "RmspropOptions");
   CHECK(contains(message_of<gantry::OptionError>([] {
                    RmspropOptions o;
                    o.alpha = 1.5;
@@ -246,43 +202,29 @@ TEMPLATE_TEST_CASE("Rmsprop: a restored state continues bit for bit", "[optim][r
   options.centered = true;
   options.momentum = 0.9;
   options.weight_decay = 1e-3;
-  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-
-  Rmsprop<Scalar> original(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
-  const typename Rmsprop<Scalar>::State saved = original.state();
-  const Vector<Scalar> saved_parameters = p;
-
-  Rmsprop<Scalar> restored(options);
-  restored.set_state(saved);
-  Vector<Scalar> q = saved_parameters;
-  for (Index t = 0; t < 3; ++t) {
-    original.step(p, gradients.col(2 - t));
-    restored.step(q, gradients.col(2 - t));
-  }
-  CHECK(p == q);
-  CHECK(restored.state().square_average == original.state().square_average);
-  CHECK(restored.state().gradient_average == original.state().gradient_average);
-  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
-  CHECK(p != saved_parameters);
+  RestoredRun<Rmsprop<Scalar>> run = run_with_restored_state<Rmsprop<Scalar>>(options);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().square_average == run.original.state().square_average);
+  CHECK(run.restored.state().gradient_average == run.original.state().gradient_average);
+  CHECK(run.restored.state().momentum_buffer == run.original.state().momentum_buffer);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("set_state names the field it refuses") {
-    typename Rmsprop<Scalar>::State wrong_size = saved;
+    typename Rmsprop<Scalar>::State wrong_size = run.saved;
     wrong_size.gradient_average.resize(2);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "gradient_average"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "gradient_average"));
 
-    typename Rmsprop<Scalar>::State negative = saved;
+    typename Rmsprop<Scalar>::State negative = run.saved;
     negative.square_average[0] = Scalar(-1);
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative); }), "square_average"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative); }), "square_average"));
 
-    typename Rmsprop<Scalar>::State not_finite = saved;
+    typename Rmsprop<Scalar>::State not_finite = run.saved;
     not_finite.momentum_buffer[3] = std::numeric_limits<Scalar>::quiet_NaN();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "momentum_buffer"));
 
     Rmsprop<Scalar> uncentered;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { uncentered.set_state(saved); }), "gradient_average"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { uncentered.set_state(run.saved); }), "gradient_average"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 
@@ -296,15 +238,6 @@ TEMPLATE_TEST_CASE("Rmsprop: a steady step allocates nothing", "[optim][rmsprop]
     options.weight_decay = 1e-2;
   }
   Rmsprop<Scalar> rmsprop(options);
-  Vector<Scalar> p = Vector<Scalar>::Ones(257);
-  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
-  rmsprop.step(p, g);  // sizes the state
-  {
-    NoEigenMalloc guard;
-    // The switch is live: an allocation now throws, so the steps below would too.
-    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
-    CHECK_NOTHROW(rmsprop.step(p, g));
-    CHECK_NOTHROW(rmsprop.step(p, g));
-  }
+  check_steady_steps_allocate_nothing(rmsprop);
   CHECK(rmsprop.state().step_count == 3);
 }

@@ -11,16 +11,12 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "support/optimizer_fixtures.hpp"
+#include "support/optimizer_checks.hpp"
 
 namespace {
 
-using gantry::test::contains;
-using gantry::test::gradient_sequence;
-using gantry::test::initial_parameters;
-using gantry::test::message_of;
-using gantry::test::tolerance;
-using NoEigenMalloc = gantry::test::NoMallocScope;
+// The shared checks (support/optimizer_checks.hpp) and fixtures, by their names.
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 
 using gantry::Index;
 using gantry::Matrix;
@@ -52,20 +48,9 @@ Matrix<Scalar> reference_trajectory(const SgdOptions& o, Vector<Scalar> p, const
 template <class Scalar>
 void check_against_reference(const SgdOptions& options) {
   const std::vector<double> learning_rates = {options.learning_rate, 0.05, 0.2};
-  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-  const Matrix<Scalar> expected =
-      reference_trajectory(options, initial_parameters<Scalar>(), gradients, learning_rates);
-
-  Sgd<Scalar> sgd(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < gradients.cols(); ++t) {
-    sgd.set_learning_rate(learning_rates[static_cast<std::size_t>(t)]);
-    const Vector<Scalar> g = gradients.col(t);
-    sgd.step(p, g);
-    INFO("step " << t + 1 << ": got " << p.transpose() << ", expected " << expected.col(t).transpose());
-    CHECK((p - expected.col(t)).cwiseAbs().maxCoeff() <= tolerance<Scalar>());
-  }
-  CHECK(sgd.state().step_count == 3);
+  check_trajectory(Sgd<Scalar>(options), learning_rates,
+                   reference_trajectory(options, initial_parameters<Scalar>(), gradient_sequence<Scalar>(),
+                                        learning_rates));
 }
 
 }  // namespace
@@ -109,11 +94,6 @@ TEMPLATE_TEST_CASE("Sgd: three steps match PyTorch's update written out by hand"
 
 TEMPLATE_TEST_CASE("Sgd: converges on a quadratic", "[optim][sgd]", float, double) {
   using Scalar = TestType;
-  // f(p) = 1/2 sum c_i (p_i - target_i)^2, gradient c * (p - target); condition number 8.
-  Vector<Scalar> curvature(4), target(4);
-  curvature << Scalar(1), Scalar(4), Scalar(0.5), Scalar(2);
-  target << Scalar(1), Scalar(-2), Scalar(0.5), Scalar(3);
-
   SgdOptions options;
   options.learning_rate = 0.2;
   SECTION("plain") {}
@@ -122,51 +102,29 @@ TEMPLATE_TEST_CASE("Sgd: converges on a quadratic", "[optim][sgd]", float, doubl
     options.momentum = 0.5;
     options.nesterov = true;
   }
-  Sgd<Scalar> sgd(options);
-  Vector<Scalar> p = Vector<Scalar>::Zero(4);
-  Vector<Scalar> g(4);
-  for (int i = 0; i < 400; ++i) {
-    g = curvature.cwiseProduct(p - target);
-    sgd.step(p, g);
-  }
-  INFO("final parameters " << p.transpose());
-  CHECK((p - target).cwiseAbs().maxCoeff() <= Scalar(1e-4));
+  check_converges_on_quadratic(Sgd<Scalar>(options), 400, options.learning_rate);
 }
 
 TEMPLATE_TEST_CASE("Sgd: options are validated with the field and value named", "[optim][sgd]", float, double) {
   using Scalar = TestType;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  struct Case {
-    SgdOptions options;
-    std::string_view field;
+  const RefusedOptions<SgdOptions> cases = {
+      {options_with<SgdOptions>([](SgdOptions& o) { o.learning_rate = 0; }), "learning_rate"},
+      {options_with<SgdOptions>([](SgdOptions& o) { o.learning_rate = -0.1; }), "learning_rate"},
+      {options_with<SgdOptions>([&](SgdOptions& o) { o.learning_rate = nan; }), "learning_rate"},
+      {options_with<SgdOptions>([&](SgdOptions& o) { o.learning_rate = inf; }), "learning_rate"},
+      {options_with<SgdOptions>([](SgdOptions& o) { o.momentum = -0.5; }), "momentum"},
+      {options_with<SgdOptions>([](SgdOptions& o) { o.dampening = 1.5; }), "dampening"},
+      {options_with<SgdOptions>([](SgdOptions& o) { o.weight_decay = -1e-4; }), "weight_decay"},
+      {options_with<SgdOptions>([](SgdOptions& o) { o.nesterov = true; }), "momentum"},
+      {options_with<SgdOptions>([](SgdOptions& o) {
+        o.nesterov = true;
+        o.momentum = 0.9;
+        o.dampening = 0.1;
+      }), "dampening"},
   };
-  std::vector<Case> cases;
-  auto with = [](auto change) {
-    SgdOptions options;
-    change(options);
-    return options;
-  };
-  cases.push_back({with([](SgdOptions& o) { o.learning_rate = 0; }), "learning_rate"});
-  cases.push_back({with([](SgdOptions& o) { o.learning_rate = -0.1; }), "learning_rate"});
-  cases.push_back({with([&](SgdOptions& o) { o.learning_rate = nan; }), "learning_rate"});
-  cases.push_back({with([&](SgdOptions& o) { o.learning_rate = inf; }), "learning_rate"});
-  cases.push_back({with([](SgdOptions& o) { o.momentum = -0.5; }), "momentum"});
-  cases.push_back({with([](SgdOptions& o) { o.dampening = 1.5; }), "dampening"});
-  cases.push_back({with([](SgdOptions& o) { o.weight_decay = -1e-4; }), "weight_decay"});
-  cases.push_back({with([](SgdOptions& o) { o.nesterov = true; }), "momentum"});
-  cases.push_back({with([](SgdOptions& o) {
-                     o.nesterov = true;
-                     o.momentum = 0.9;
-                     o.dampening = 0.1;
-                   }),
-                   "dampening"});
-  for (const Case& c : cases) {
-    const std::string message = message_of<gantry::OptionError>([&] { Sgd<Scalar> sgd(c.options); });
-    INFO(message);
-    CHECK(contains(message, c.field));
-    CHECK(contains(message, "SgdOptions"));
-  }
+  check_refused_options<Sgd<Scalar>>(cases, "SgdOptions");
   CHECK(contains(message_of<gantry::OptionError>([] {
                    SgdOptions o;
                    o.momentum = -0.5;
@@ -244,43 +202,29 @@ TEMPLATE_TEST_CASE("Sgd: a restored state continues bit for bit", "[optim][sgd]"
   options.momentum = 0.9;
   options.nesterov = true;
   options.weight_decay = 1e-3;
-  const Matrix<Scalar> gradients = gradient_sequence<Scalar>();
-
-  Sgd<Scalar> original(options);
-  Vector<Scalar> p = initial_parameters<Scalar>();
-  for (Index t = 0; t < 3; ++t) original.step(p, gradients.col(t));
-  const typename Sgd<Scalar>::State saved = original.state();
-  const Vector<Scalar> saved_parameters = p;
-
-  Sgd<Scalar> restored(options);
-  restored.set_state(saved);
-  Vector<Scalar> q = saved_parameters;
-  for (Index t = 0; t < 3; ++t) {
-    original.step(p, gradients.col(2 - t));
-    restored.step(q, gradients.col(2 - t));
-  }
-  CHECK(p == q);
-  CHECK(restored.state().momentum_buffer == original.state().momentum_buffer);
-  CHECK(restored.state().step_count == 6);
-  CHECK(p != saved_parameters);
+  RestoredRun<Sgd<Scalar>> run = run_with_restored_state<Sgd<Scalar>>(options);
+  CHECK(run.p == run.q);
+  CHECK(run.restored.state().momentum_buffer == run.original.state().momentum_buffer);
+  CHECK(run.restored.state().step_count == 6);
+  CHECK(run.p != run.saved_parameters);
 
   SECTION("set_state names the field it refuses") {
-    typename Sgd<Scalar>::State wrong_size = saved;
+    typename Sgd<Scalar>::State wrong_size = run.saved;
     wrong_size.momentum_buffer.resize(3);
-    CHECK(contains(message_of<gantry::ShapeError>([&] { restored.set_state(wrong_size); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::ShapeError>([&] { run.restored.set_state(wrong_size); }), "momentum_buffer"));
 
-    typename Sgd<Scalar>::State not_finite = saved;
+    typename Sgd<Scalar>::State not_finite = run.saved;
     not_finite.momentum_buffer[1] = std::numeric_limits<Scalar>::infinity();
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(not_finite); }), "momentum_buffer"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(not_finite); }), "momentum_buffer"));
 
-    typename Sgd<Scalar>::State negative_steps = saved;
+    typename Sgd<Scalar>::State negative_steps = run.saved;
     negative_steps.step_count = -1;
-    CHECK(contains(message_of<gantry::DataError>([&] { restored.set_state(negative_steps); }), "step_count"));
+    CHECK(contains(message_of<gantry::DataError>([&] { run.restored.set_state(negative_steps); }), "step_count"));
 
     // Without momentum the buffer must be empty: a state from another configuration is refused.
     Sgd<Scalar> plain;
-    CHECK(contains(message_of<gantry::ShapeError>([&] { plain.set_state(saved); }), "momentum_buffer"));
-    CHECK(restored.state().step_count == 6);
+    CHECK(contains(message_of<gantry::ShapeError>([&] { plain.set_state(run.saved); }), "momentum_buffer"));
+    CHECK(run.restored.state().step_count == 6);
   }
 }
 
@@ -299,15 +243,6 @@ TEMPLATE_TEST_CASE("Sgd: a steady step allocates nothing", "[optim][sgd]", float
     options.weight_decay = 1e-2;
   }
   Sgd<Scalar> sgd(options);
-  Vector<Scalar> p = Vector<Scalar>::Ones(257);
-  const Vector<Scalar> g = Vector<Scalar>::LinSpaced(257, Scalar(-1), Scalar(1));
-  sgd.step(p, g);  // sizes the state
-  {
-    NoEigenMalloc guard;
-    // The switch is live: an allocation now throws, so the steps below would too.
-    CHECK_THROWS_AS([] { return Vector<Scalar>(16).size(); }(), std::logic_error);
-    CHECK_NOTHROW(sgd.step(p, g));
-    CHECK_NOTHROW(sgd.step(p, g));
-  }
+  check_steady_steps_allocate_nothing(sgd);
   CHECK(sgd.state().step_count == 3);
 }

@@ -8,18 +8,9 @@
 
 #include <gantry/core/types.hpp>
 
-namespace gantry::test {
+#include "support/messages.hpp"
 
-/// The message of the `Error` that `action` throws, or "(nothing thrown)".
-template <class Error, class Action>
-std::string message_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(nothing thrown)";
-}
+namespace gantry::test {
 
 inline bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -29,71 +28,17 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
+#include "support/messages.hpp"
+#include "support/scratch.hpp"
 
 using gantry::Index;
 using gantry::Rng;
 using gantry::Vector;
-using gantry::test::contains;
+using namespace gantry::test;  // NOLINT(google-build-using-namespace): test helpers only
 namespace fs = std::filesystem;
-namespace nn = gantry::nn;
-namespace io = gantry::io;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
 
 namespace {
-
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("gantry_checkpoint_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.push_back(entry.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-/// The message of the `Error` that `action` throws, or a note that it threw none (or another type).
-template <class Error, class Action>
-std::string message_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  } catch (const std::exception& other) {
-    return std::string("(another exception type: ") + other.what() + ")";
-  }
-  return "(no exception)";
-}
-
-void spill(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-}
 
 optim::AdamOptions gan_adam() {
   optim::AdamOptions adam;
@@ -123,8 +68,8 @@ bool same_optimizer(const Optimizer& a, const Optimizer& b) {
   bool same = a.learning_rate() == b.learning_rate() && a.state().parameter_count == b.state().parameter_count &&
               a.state().step_count == b.state().step_count;
   std::vector<const gantry::Vector<typename Optimizer::Scalar>*> buffers_a, buffers_b;
-  train::OptimizerCheckpoint<Optimizer>::for_each_buffer(a.state(), [&](const char*, const auto& v) { buffers_a.push_back(&v); });
-  train::OptimizerCheckpoint<Optimizer>::for_each_buffer(b.state(), [&](const char*, const auto& v) { buffers_b.push_back(&v); });
+  Optimizer::State::for_each_buffer(a.state(), [&](const char*, const auto& v) { buffers_a.push_back(&v); });
+  Optimizer::State::for_each_buffer(b.state(), [&](const char*, const auto& v) { buffers_b.push_back(&v); });
   for (std::size_t i = 0; i < buffers_a.size(); ++i) same = same && *buffers_a[i] == *buffers_b[i];
   return same;
 }
@@ -150,7 +95,7 @@ template <class Scalar, class Policy, class Optimizer>
 void check_resume(const Policy& policy, const Policy& other_policy, const Optimizer& optimizer,
                   const Optimizer& other_optimizer, train::TrainerOptions options) {
   constexpr Index half = 3;
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   const std::string path = dir.file("run.safetensors");
   options.seed = 11;
 
@@ -255,7 +200,7 @@ TEST_CASE("a checkpoint taken before the first step resumes too", "[train][check
 
 TEST_CASE("a checkpoint opens in Python with only json and struct, and holds the layout it claims",
           "[train][checkpoint][python]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   const std::string path = dir.file("for_python.safetensors");
   const std::string expectations = dir.file("expectations.json");
   train::TrainerOptions options;
@@ -394,7 +339,7 @@ int run_with_file_size_limit(rlim_t limit, bool crash_on_limit, const std::funct
 }  // namespace
 
 TEST_CASE("a save that fails or dies half-way leaves the previous checkpoint intact", "[train][checkpoint][atomic]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   const std::string path = dir.file("run.safetensors");
   train::TrainerOptions options;
   options.batch_size = 8;
@@ -455,7 +400,7 @@ TEST_CASE("a save that fails or dies half-way leaves the previous checkpoint int
 }
 
 TEST_CASE("a diverged state is never written", "[train][checkpoint]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   const std::string path = dir.file("run.safetensors");
   train::TrainerOptions options;
   options.batch_size = 8;
@@ -543,7 +488,7 @@ std::string patch(std::string bytes, const std::string& from, const std::string&
 
 TEST_CASE("a truncated, corrupted or mismatched checkpoint is refused and changes nothing",
           "[train][checkpoint][validation]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   const std::string path = dir.file("bad.safetensors");
   train::TrainerOptions options;
   options.batch_size = 8;
@@ -787,7 +732,7 @@ TEST_CASE("messages quote at most a short prefix of what a checkpoint holds, con
 
 TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is refused without reading it",
           "[train][checkpoint][validation]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   auto trainer = wgan_gp_trainer(1);
   const auto before = trainer;
   // Before, /dev/zero was read until memory ran out, and opening a FIFO waited forever for a writer.
@@ -812,7 +757,7 @@ TEST_CASE("a checkpoint is read from a regular file only: a device or a FIFO is 
 
 TEST_CASE("saving to a symbolic link is refused: neither the link nor the file it points to changes",
           "[train][checkpoint][atomic]") {
-  ScratchDirectory dir;
+  ScratchDirectory dir("gantry_checkpoint_test");
   auto trainer = wgan_gp_trainer(1);
   const std::string run = dir.file("run-00500.safetensors"), latest = dir.file("latest");
   train::save_checkpoint(run, trainer);

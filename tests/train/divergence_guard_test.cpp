@@ -16,16 +16,14 @@
 #include <string>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
+#include "support/messages.hpp"
 
 using gantry::Index;
 using gantry::Matrix;
 using gantry::Rng;
 using gantry::test::contains;
-namespace nn = gantry::nn;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
+using gantry::test::message_of;
 
 namespace {
 
@@ -117,18 +115,6 @@ bool same_state(const Trainer& a, const Trainer& b) {
          ga.momentum_buffer == gb.momentum_buffer && ra.words == rb.words &&
          ra.has_spare_normal == rb.has_spare_normal && ra.spare_normal == rb.spare_normal &&
          a.iteration() == b.iteration();
-}
-
-template <class Error, class Action>
-std::string message_of(Action&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  } catch (const std::exception& other) {
-    return std::string("(another exception type: ") + other.what() + ")";
-  }
-  return "(no exception)";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "catch.hpp"
+#include "support/namespaces.hpp"
 #include "support/networks.hpp"
 
 using gantry::Index;
@@ -14,11 +15,6 @@ using gantry::Matrix;
 using gantry::Rng;
 using gantry::Vector;
 using gantry::test::contains;
-namespace nn = gantry::nn;
-namespace loss = gantry::loss;
-namespace optim = gantry::optim;
-namespace train = gantry::train;
-namespace data = gantry::data;
 
 namespace {
 

@@ -43,7 +43,7 @@ void check_finite(std::string_view where, std::string_view what, const Eigen::De
                                 ", column ", j));
 }
 
-/// For option structs: `require(ok, "AdamOptions", "beta1", value, "in [0, 1)")`.
+/// For option structs: `require(ok, "MyOptions", "beta1", value, "in [0, 1)")`.
 template <class Value>
 void require(bool ok, std::string_view owner, std::string_view field, const Value& value,
              std::string_view expected) {

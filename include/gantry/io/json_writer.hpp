@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// A tiny streaming JSON writer for run summaries: escaped strings, round-trip numbers, NaN as null.
+/// The JSON writer: streams a document piece by piece (run summaries: NaN as null) or writes a JsonValue (strict).
 
 #include <cmath>
 #include <fstream>
 #include <locale>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "gantry/core/error.hpp"
+#include "gantry/io/json_value.hpp"
 
 namespace gantry::io {
 
@@ -112,6 +114,8 @@ class JsonWriter {
 
   // Without this overload a string literal would become a bool.
   JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+  // Without this one a std::string could become a string_view or a JsonValue: ambiguous.
+  JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
 
   JsonWriter& value(bool flag) {
     before_value("value");
@@ -146,6 +150,35 @@ class JsonWriter {
     before_value("null");
     text_ += "null";
     return after_value();
+  }
+
+  /// A whole JsonValue, integers exactly. Stricter than the pieces above: a non-finite number or a string (or
+  /// key) that is not UTF-8 throws IoError, since what is written must read back as the same value.
+  JsonWriter& value(const JsonValue& json) {
+    switch (json.kind_) {
+      case JsonValue::Kind::Null: return null();
+      case JsonValue::Kind::Boolean: return value(json.boolean_);
+      case JsonValue::Kind::Number:
+        if (json.integer_) {
+          before_value("value");
+          if (json.negative_ && json.magnitude_ != 0) text_ += '-';
+          text_ += std::to_string(json.magnitude_);
+          return after_value();
+        }
+        if (!std::isfinite(json.number_))
+          throw IoError(where("value", "number ", json.number_, " has no JSON representation"));
+        return value(json.number_);
+      case JsonValue::Kind::String: return value(checked_utf8(json.string_));
+      case JsonValue::Kind::Array:
+        begin_array();
+        for (const JsonValue& item : json.array_) value(item);
+        return end_array();
+      case JsonValue::Kind::Object:
+        begin_object();
+        for (const JsonMember& member : json.members_) key(checked_utf8(member.key)).value(member.value);
+        return end_object();
+    }
+    return *this;
   }
 
   /// `key(name).value(v)`.
@@ -189,6 +222,12 @@ class JsonWriter {
   template <class... Parts>
   static std::string where(std::string_view function, Parts&&... parts) {
     return gantry::detail::message("gantry::io::JsonWriter::", function, ": ", std::forward<Parts>(parts)...);
+  }
+
+  static std::string_view checked_utf8(std::string_view text) {
+    if (const std::optional<std::size_t> bad = detail::find_invalid_utf8(text))
+      throw IoError(where("value", "string has invalid UTF-8 at byte ", *bad));
+    return text;
   }
 
   void new_line(std::size_t depth) {
@@ -245,5 +284,12 @@ class JsonWriter {
   std::vector<Frame> stack_;
   bool root_done_ = false;
 };
+
+/// Compact JSON text (no whitespace) of value; members in their stored order. Throws IoError for a
+/// non-finite number or a string that is not valid UTF-8, since neither has a JSON form.
+inline std::string to_json(const JsonValue& value) {
+  JsonWriter writer(0);
+  return writer.value(value).str();
+}
 
 }  // namespace gantry::io

@@ -15,6 +15,12 @@ namespace gantry::loss {
 struct Consensus {
   double gamma = 10.0;
 
+  static constexpr const char* type_name = "consensus";
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.restore("gamma", self.gamma);
+  }
+
   void validate() const {
     gantry::detail::require(gantry::detail::finite(gamma) && gamma >= 0, "gantry::loss::Consensus", "gamma", gamma,
                             "finite and >= 0");

@@ -2,9 +2,11 @@
 #pragma once
 /// Gradient-norm penalties on the critic: WGAN-GP (two- and one-sided) and zero-centred R1 / R2.
 
+#include <cmath>
 #include <string>
 
 #include "gantry/core/check.hpp"
+#include "gantry/core/error.hpp"
 #include "gantry/loss/regularizer.hpp"
 #include "gantry/nn/gradient_penalty.hpp"
 
@@ -24,6 +26,15 @@ struct GradientPenalty {
   PenaltyPoints at = PenaltyPoints::interpolates;
   double center = 1.0;  ///< k: the gradient norm the penalty pulls toward
 
+  static constexpr const char* type_name = "gradient_penalty";  // name() says "one_sided_..." by the settings
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.restore("lambda", self.lambda);
+    fields.restore("one_sided", self.one_sided);
+    fields.restore("at", self.at, penalty_points_names);
+    fields.restore("center", self.center, 1.0);  // checkpoints written before the center existed penalized toward 1
+  }
+
   void validate() const {
     constexpr const char* owner = "gantry::loss::GradientPenalty";
     gantry::detail::require(gantry::detail::finite(lambda) && lambda >= 0, owner, "lambda", lambda, "finite and >= 0");
@@ -35,6 +46,28 @@ struct GradientPenalty {
   S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
     return nn::penalty_and_seed(nn::GradientPenaltyOptions{lambda, center, one_sided}, g, seed);
   }
+
+  /// d^2 phi / dg^2 at a scalar input gradient g, for the Dirac-GAN analysis (metrics/dirac.hpp), of
+  /// lambda (|g| - 1)^2, or of lambda max(|g| - 1, 0)^2 when one-sided. It does not exist where dphi/dg jumps
+  /// (two-sided at g = 0: from +2 lambda to -2 lambda) or where phi'' jumps (one-sided at |g| = 1): it throws there.
+  template <class S>
+  S penalty_curvature(S g) const {
+    const S magnitude = std::abs(g);
+    const S two_lambda = static_cast<S>(2 * lambda);
+    if (!one_sided) {
+      if (magnitude == S(0))
+        throw OptionError(
+            "gantry::loss::GradientPenalty::penalty_curvature: the gradient penalty lambda (|g| - 1)^2 is not "
+            "differentiable twice at g = 0 (its gradient jumps from +2 lambda to -2 lambda there): the Dirac-GAN field "
+            "has no Jacobian at psi = 0");
+      return two_lambda;
+    }
+    if (magnitude == S(1))
+      throw OptionError(
+          "gantry::loss::GradientPenalty::penalty_curvature: the one-sided gradient penalty lambda max(|g| - 1, 0)^2 "
+          "has no second derivative at |g| = 1: the Dirac-GAN field has no Jacobian at |psi| = 1");
+    return magnitude > S(1) ? two_lambda : S(0);
+  }
 };
 
 /// Zero-centred penalty gamma/2 * E |grad_x D(x)|^2 (Mescheder et al. 2018, eq. 9 for R1 at real samples,
@@ -42,6 +75,13 @@ struct GradientPenalty {
 struct ZeroCenteredPenalty {
   double gamma = 10.0;
   PenaltyPoints at = PenaltyPoints::real;
+
+  static constexpr const char* type_name = "zero_centered_penalty";  // name() says "r1", "r2", ... by the settings
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.restore("gamma", self.gamma);
+    fields.restore("at", self.at, penalty_points_names);
+  }
 
   void validate() const {
     gantry::detail::require(gantry::detail::finite(gamma) && gamma >= 0, "gantry::loss::ZeroCenteredPenalty", "gamma",
@@ -60,6 +100,12 @@ struct ZeroCenteredPenalty {
   template <class S>
   S penalty(const Eigen::Ref<const Matrix<S>>& g, Eigen::Ref<Matrix<S>> seed) const {
     return nn::penalty_and_seed(nn::GradientPenaltyOptions{gamma / 2, 0.0, false}, g, seed);
+  }
+
+  /// d^2 phi / dg^2 of gamma/2 g^2 (per sample, before the batch mean), for the Dirac-GAN analysis: smooth everywhere.
+  template <class S>
+  S penalty_curvature(S /*g*/) const {
+    return static_cast<S>(gamma);
   }
 };
 

@@ -19,6 +19,13 @@ struct InstanceNoise {
   double sigma = 0.1;
   std::optional<train::ValueSchedule> sigma_schedule = std::nullopt;
 
+  static constexpr const char* type_name = "instance_noise";
+  // The schedule is the receiving trainer's: it sets sigma from the iteration, which the checkpoint restores.
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.restore("sigma", self.sigma);
+  }
+
   void validate() const {
     gantry::detail::require(gantry::detail::finite(sigma) && sigma >= 0, "gantry::loss::InstanceNoise", "sigma", sigma,
                             "finite and >= 0");
@@ -32,6 +39,8 @@ struct InstanceNoise {
   void sample_noise(Eigen::Ref<Matrix<S>> noise, Rng& rng) const {
     rng.fill_normal(noise, 0.0, sigma);
   }
+  /// For the Dirac-GAN analysis, which replaces the draws by their law.
+  double noise_stddev() const { return sigma; }
 };
 
 }  // namespace gantry::loss

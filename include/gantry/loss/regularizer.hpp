@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "gantry/core/rng.hpp"
+#include "gantry/core/settings.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/nn/mlp.hpp"
 
@@ -19,14 +20,15 @@ enum class PenaltyPoints {
   real_and_fake,  ///< R1 and R2 together
 };
 
+/// The names a checkpoint records for PenaltyPoints.
+inline constexpr NameTable<PenaltyPoints, 4> penalty_points_names{{{"interpolates", PenaltyPoints::interpolates},
+                                                                   {"real", PenaltyPoints::real},
+                                                                   {"fake", PenaltyPoints::fake},
+                                                                   {"real_and_fake", PenaltyPoints::real_and_fake}}};
+
 inline const char* penalty_points_name(PenaltyPoints p) {
-  switch (p) {
-    case PenaltyPoints::interpolates: return "interpolates";
-    case PenaltyPoints::real: return "real";
-    case PenaltyPoints::fake: return "fake";
-    case PenaltyPoints::real_and_fake: return "real_and_fake";
-  }
-  return "?";
+  const char* name = name_in(penalty_points_names, p);
+  return name != nullptr ? name : "?";
 }
 
 /// A regularizer implements `name()` and at least one of these hooks (write only those you need; the hooks
@@ -50,9 +52,21 @@ inline const char* penalty_points_name(PenaltyPoints p) {
 ///     double consensus_weight() const;
 ///
 ///     // Optional, beside any of the four: called by the trainer at the start of every generator iteration with
-///     // t = the iterations done, to set scheduled settings (InstanceNoise's sigma_schedule). A regularizer that
+///     // t = the iterations done, to set scheduled settings (a scheduled instance-noise sigma). A regularizer that
 ///     // depends on t through this alone resumes from a checkpoint exactly.
 ///     void at_iteration(Index t);
+///
+///     // For checkpoints (gantry/core/settings.hpp): the key a file records (default: name(), which may depend
+///     // on the settings) and the settings, restored from the file or matched against it. Nothing is needed
+///     // without data members; with data members and no settings(), saving or loading fails to compile.
+///     static constexpr const char* type_name = "my_regularizer";
+///     template <class Self, class Fields> static void settings(Self& self, Fields& fields);
+///
+///     // For the Dirac-GAN analysis (gantry/metrics/dirac.hpp), beside hook 1: d^2 phi / dg^2 at a scalar input
+///     // gradient g, throwing where phi has a kink (optional); beside hook 3: the noise's standard deviation
+///     // (required there).
+///     template <class S> S penalty_curvature(S g) const;
+///     double noise_stddev() const;
 ///   };
 namespace detail {
 template <class R, class = void>

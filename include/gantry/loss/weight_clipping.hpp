@@ -15,6 +15,12 @@ namespace gantry::loss {
 struct WeightClipping {
   double clip = 0.01;
 
+  static constexpr const char* type_name = "weight_clipping";
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.restore("clip", self.clip);
+  }
+
   void validate() const {
     gantry::detail::require(gantry::detail::finite(clip) && clip > 0, "gantry::loss::WeightClipping", "clip", clip,
                             "finite and > 0");

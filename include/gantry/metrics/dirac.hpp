@@ -14,10 +14,9 @@
 #include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
+#include "gantry/core/detect.hpp"
 #include "gantry/core/error.hpp"
 #include "gantry/core/types.hpp"
-#include "gantry/loss/gradient_penalty.hpp"
-#include "gantry/loss/instance_noise.hpp"
 #include "gantry/loss/objective.hpp"
 #include "gantry/loss/regularizer.hpp"
 #include "gantry/metrics/game_jacobian.hpp"
@@ -87,54 +86,18 @@ std::array<std::complex<Scalar>, 2> eigenvalues_2x2(const Matrix2<Scalar>& m) {
 
 // ---- what the Dirac metric needs to know of a regularizer beyond the trainer's interface ----
 //
-// The law of instance noise (the hook only draws from it). And, optionally, the second derivative of a penalty
-// phi(g) in the critic's input gradient g: metrics::GameJacobian computes the penalty's Hessian exactly wherever it
-// exists, but cannot tell a kink of phi from a smooth point; penalty_curvature throws at the kinks, so that
-// dirac_jacobian refuses a point where the field has no Jacobian. These overloads cover the library's
-// regularizers; a new penalty or noise type adds its own next to its type (found by argument-dependent lookup).
-
-/// d^2 phi / dg^2 of the zero-centred penalty gamma/2 g^2 (per sample, before the batch mean).
-template <class Scalar>
-Scalar penalty_curvature(const loss::ZeroCenteredPenalty& r, Scalar /*g*/) {
-  return static_cast<Scalar>(r.gamma);
-}
-
-/// d^2 phi / dg^2 of lambda (|g| - 1)^2, or of lambda max(|g| - 1, 0)^2 when one-sided. It does not exist where
-/// dphi/dg jumps (two-sided at g = 0: from +2 lambda to -2 lambda) or where phi'' jumps (one-sided at |g| = 1).
-template <class Scalar>
-Scalar penalty_curvature(const loss::GradientPenalty& r, Scalar g) {
-  const Scalar magnitude = std::abs(g);
-  const Scalar two_lambda = static_cast<Scalar>(2 * r.lambda);
-  if (!r.one_sided) {
-    if (magnitude == Scalar(0))
-      throw OptionError(gantry::detail::message(
-          "gantry::metrics::penalty_curvature: the gradient penalty lambda (|g| - 1)^2 is not differentiable twice at "
-          "g = 0 (its gradient jumps from +2 lambda to -2 lambda there): the Dirac-GAN field has no Jacobian at psi = 0"));
-    return two_lambda;
-  }
-  if (magnitude == Scalar(1))
-    throw OptionError(gantry::detail::message(
-        "gantry::metrics::penalty_curvature: the one-sided gradient penalty lambda max(|g| - 1, 0)^2 has no second "
-        "derivative at |g| = 1: the Dirac-GAN field has no Jacobian at |psi| = 1"));
-  return magnitude > Scalar(1) ? two_lambda : Scalar(0);
-}
-
-/// The standard deviation of the Gaussian instance noise (added to real and fake samples alike).
-inline double noise_stddev(const loss::InstanceNoise& r) { return r.sigma; }
+// Each regularizer says it where it is defined (loss/regularizer.hpp): the law of instance noise, `noise_stddev()`
+// (the hook only draws from it), required of a noise regularizer here. And, optionally, `penalty_curvature(g)`, the
+// second derivative of a penalty phi(g) in the critic's input gradient g: metrics::GameJacobian computes the
+// penalty's Hessian exactly wherever it exists, but cannot tell a kink of phi from a smooth point; penalty_curvature
+// throws at the kinks, so that dirac_jacobian refuses a point where the field has no Jacobian.
 
 namespace detail {
 
-template <class R, class Scalar, class = void>
-struct has_penalty_curvature : std::false_type {};
 template <class R, class Scalar>
-struct has_penalty_curvature<R, Scalar,
-                             std::void_t<decltype(penalty_curvature(std::declval<const R&>(), std::declval<Scalar>()))>>
-    : std::true_type {};
-
-template <class R, class = void>
-struct has_noise_stddev : std::false_type {};
+using penalty_curvature_member_t = decltype(std::declval<const R&>().penalty_curvature(std::declval<Scalar>()));
 template <class R>
-struct has_noise_stddev<R, std::void_t<decltype(double(noise_stddev(std::declval<const R&>())))>> : std::true_type {};
+using noise_stddev_member_t = decltype(double(std::declval<const R&>().noise_stddev()));
 
 template <class Policy>
 double total_noise_stddev(const Policy& policy) {
@@ -142,10 +105,10 @@ double total_noise_stddev(const Policy& policy) {
   policy.for_each_regularizer([&](const auto& r) {
     using R = std::decay_t<decltype(r)>;
     if constexpr (loss::is_noise_v<R>) {
-      static_assert(has_noise_stddev<R>::value,
-                    "gantry::metrics (Dirac-GAN): a noise regularizer needs `double noise_stddev(const R&)` "
-                    "(see gantry/metrics/dirac.hpp)");
-      const double sigma = noise_stddev(r);
+      static_assert(gantry::detail::is_detected_v<noise_stddev_member_t, R>,
+                    "gantry::metrics (Dirac-GAN): a noise regularizer needs the member `double noise_stddev() const` "
+                    "(see gantry/loss/regularizer.hpp)");
+      const double sigma = r.noise_stddev();
       variance += sigma * sigma;  // independent Gaussians add their variances
     }
   });
@@ -250,8 +213,8 @@ DiracJacobian<Scalar> dirac_jacobian(const Policy& policy, Scalar theta, Scalar 
   const train::Batch<Scalar> batch = dirac_batch<Scalar>(policy, options);
   policy.for_each_regularizer([&](const auto& r) {
     using R = std::decay_t<decltype(r)>;
-    if constexpr (loss::is_penalty_v<R> && detail::has_penalty_curvature<R, Scalar>::value)
-      penalty_curvature(r, psi);  // the critic's input gradient is psi at every point; throws at a kink
+    if constexpr (loss::is_penalty_v<R> && gantry::detail::is_detected_v<detail::penalty_curvature_member_t, R, Scalar>)
+      r.penalty_curvature(psi);  // the critic's input gradient is psi at every point; throws at a kink
   });
   GameJacobian<Policy, Scalar> game(policy, dirac_generator(theta), dirac_critic(psi), batch);
   const Matrix<Scalar> j = game.matrix();  // coordinates (psi, theta)
@@ -262,7 +225,7 @@ DiracJacobian<Scalar> dirac_jacobian(const Policy& policy, Scalar theta, Scalar 
   return result;
 }
 
-/// The exact Jacobian of one generator iteration of plain gradient descent (optim::Sgd without momentum or weight
+/// The exact Jacobian of one generator iteration of plain gradient descent (SGD without momentum or weight
 /// decay, learning rate h for both players) under `schedule` (its schedule, n_critic and generator_first; batch
 /// size and seed are ignored), starting from (theta, psi):
 ///   critic step      psi <- Pi(psi + h v_psi),   d = [[1, 0], [p h J_psi,theta, p (1 + h J_psi,psi)]]

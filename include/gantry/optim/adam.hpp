@@ -27,6 +27,17 @@ struct AdamOptions {
   /// Divide by the running maximum of the second moment (Reddi et al. 2018, Algorithm 2).
   bool amsgrad = false;
 
+  // For checkpoints (gantry/core/settings.hpp): every option must match the file's to continue a run. The learning
+  // rate is not among them: schedules change it, so the checkpoint restores it through the optimizer interface.
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.match("beta1", self.beta1);
+    fields.match("beta2", self.beta2);
+    fields.match("epsilon", self.epsilon);
+    fields.match("weight_decay", self.weight_decay);
+    fields.match("amsgrad", self.amsgrad);
+  }
+
   void validate() const {
     using gantry::detail::finite;
     using gantry::detail::require;
@@ -51,6 +62,7 @@ class Adam {
  public:
   using Scalar = ScalarType;
   using Options = AdamOptions;
+  static constexpr const char* type_name = "adam";  ///< a checkpoint refuses a file saved by another optimizer
 
   /// Everything a bit-identical continuation needs.
   struct State {
@@ -59,6 +71,14 @@ class Adam {
     Vector<Scalar> first_moment;       ///< m; parameter_count entries
     Vector<Scalar> second_moment;      ///< v; parameter_count entries
     Vector<Scalar> max_second_moment;  ///< v_max; parameter_count entries with amsgrad, else empty
+
+    /// f(name, buffer) for each buffer, for checkpoints; Self is State or const State.
+    template <class Self, class F>
+    static void for_each_buffer(Self& state, F&& f) {
+      f("first_moment", state.first_moment);
+      f("second_moment", state.second_moment);
+      f("max_second_moment", state.max_second_moment);
+    }
   };
 
   explicit Adam(Options options = {}) : options_(options) { options_.validate(); }

@@ -11,13 +11,14 @@
 #include <Eigen/Core>
 
 #include "gantry/core/check.hpp"
+#include "gantry/core/detect.hpp"
 #include "gantry/core/error.hpp"
 #include "gantry/core/types.hpp"
 
 namespace gantry::optim {
 
 // The optimizer interface. A type that provides these members works with the trainer; copy this
-// skeleton to write a new one (Sgd, Rmsprop and Adam in this folder are complete examples).
+// skeleton to write a new one (the optimizers in this folder are complete examples).
 //
 //   template <class ScalarType>
 //   class MyOptimizer {
@@ -39,21 +40,27 @@ namespace gantry::optim {
 //     void set_learning_rate(double learning_rate);  // throws OptionError unless > 0 and finite
 //   };
 //
-// Recommended as well, for checkpoints (not required by the trainer): `using Options`, an
-// aggregate with `validate()`; `const Options& options() const`; a `struct State` holding everything
-// a bit-identical continuation needs; `const State& state() const` and `void set_state(State)`.
+// For checkpoints (train/checkpoint.hpp; not required by the trainer), each checked where a checkpoint is saved or
+// loaded, with a message naming what is missing:
+//
+//     static constexpr const char* type_name = "my_optimizer";  // a file saved by another optimizer is refused
+//     struct State {                     // everything a bit-identical continuation needs
+//       Index parameter_count = 0;       // 0 until the first step or reset
+//       Index step_count = 0;
+//       Vector<Scalar> velocity;         // any number of buffers, each listed here:
+//       template <class Self, class F>   // Self is State or const State
+//       static void for_each_buffer(Self& state, F&& f) { f("velocity", state.velocity); }
+//     };
+//     const State& state() const;
+//     void set_state(State state);       // validates sizes, finiteness and signs, throwing errors that name them
+//
+// and, for an optimizer with options: `using Options`, an aggregate with `validate()` and the settings of
+// gantry/core/settings.hpp (matched against a file: another momentum would start another run), and
+// `const Options& options() const`. The learning rate is saved and restored through the members above.
 
 namespace detail {
 
-// C++17 detection idiom: `Op<T>` is well-formed or the trait is false, never a hard error.
-template <class AlwaysVoid, template <class...> class Op, class... Args>
-struct detector : std::false_type {};
-
-template <template <class...> class Op, class... Args>
-struct detector<std::void_t<Op<Args...>>, Op, Args...> : std::true_type {};
-
-template <template <class...> class Op, class... Args>
-inline constexpr bool is_detected_v = detector<void, Op, Args...>::value;
+using gantry::detail::is_detected_v;
 
 template <class T>
 using scalar_member_t = typename T::Scalar;
@@ -111,7 +118,7 @@ namespace detail {
 
 // Shared by the optimizers in this folder: the checks every public entry point makes.
 
-/// `prefix` is "AdamOptions." from validate() or "gantry::optim::Adam::set_learning_rate: " from the setter.
+/// `prefix` is "<Options>." from validate() or "gantry::optim::<Optimizer>::set_learning_rate: " from the setter.
 inline void check_learning_rate(std::string_view prefix, double learning_rate) {
   if (!(learning_rate > 0 && std::isfinite(learning_rate)))
     throw OptionError(gantry::detail::message(prefix, "learning_rate must be > 0 and finite, given ", learning_rate));

@@ -26,6 +26,17 @@ struct RmspropOptions {
   /// Graves 2013, eq. 38-40: normalize by an estimate of the variance instead of the raw second moment.
   bool centered = false;
 
+  // For checkpoints (gantry/core/settings.hpp): every option must match the file's to continue a run. The learning
+  // rate is not among them: schedules change it, so the checkpoint restores it through the optimizer interface.
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.match("alpha", self.alpha);
+    fields.match("epsilon", self.epsilon);
+    fields.match("weight_decay", self.weight_decay);
+    fields.match("momentum", self.momentum);
+    fields.match("centered", self.centered);
+  }
+
   void validate() const {
     using gantry::detail::finite;
     using gantry::detail::require;
@@ -47,6 +58,7 @@ class Rmsprop {
  public:
   using Scalar = ScalarType;
   using Options = RmspropOptions;
+  static constexpr const char* type_name = "rmsprop";  ///< a checkpoint refuses a file saved by another optimizer
 
   /// Everything a bit-identical continuation needs.
   struct State {
@@ -55,6 +67,14 @@ class Rmsprop {
     Vector<Scalar> square_average;    ///< running mean of g^2 (v); parameter_count entries
     Vector<Scalar> gradient_average;  ///< running mean of g (m); parameter_count entries when centered, else empty
     Vector<Scalar> momentum_buffer;   ///< b; parameter_count entries when momentum > 0, else empty
+
+    /// f(name, buffer) for each buffer, for checkpoints; Self is State or const State.
+    template <class Self, class F>
+    static void for_each_buffer(Self& state, F&& f) {
+      f("square_average", state.square_average);
+      f("gradient_average", state.gradient_average);
+      f("momentum_buffer", state.momentum_buffer);
+    }
   };
 
   explicit Rmsprop(Options options = {}) : options_(options) { options_.validate(); }

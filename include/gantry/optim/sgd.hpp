@@ -25,6 +25,16 @@ struct SgdOptions {
   /// L2 penalty: weight_decay * parameters is added to the gradient (not decoupled as in AdamW).
   double weight_decay = 0.0;
 
+  // For checkpoints (gantry/core/settings.hpp): every option must match the file's to continue a run. The learning
+  // rate is not among them: schedules change it, so the checkpoint restores it through the optimizer interface.
+  template <class Self, class Fields>
+  static void settings(Self& self, Fields& fields) {
+    fields.match("momentum", self.momentum);
+    fields.match("dampening", self.dampening);
+    fields.match("nesterov", self.nesterov);
+    fields.match("weight_decay", self.weight_decay);
+  }
+
   void validate() const {
     using gantry::detail::finite;
     using gantry::detail::require;
@@ -49,12 +59,19 @@ class Sgd {
  public:
   using Scalar = ScalarType;
   using Options = SgdOptions;
+  static constexpr const char* type_name = "sgd";  ///< a checkpoint refuses a file saved by another optimizer
 
   /// Everything a bit-identical continuation needs.
   struct State {
     Index parameter_count = 0;  ///< 0 until the first step or reset
     Index step_count = 0;
     Vector<Scalar> momentum_buffer;  ///< parameter_count entries when momentum > 0, else empty
+
+    /// f(name, buffer) for each buffer, for checkpoints; Self is State or const State.
+    template <class Self, class F>
+    static void for_each_buffer(Self& state, F&& f) {
+      f("momentum_buffer", state.momentum_buffer);
+    }
   };
 
   explicit Sgd(Options options = {}) : options_(options) { options_.validate(); }

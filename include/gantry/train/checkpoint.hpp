@@ -20,19 +20,14 @@
 #include "gantry/core/error.hpp"
 #include "gantry/core/quote.hpp"
 #include "gantry/core/rng.hpp"
+#include "gantry/core/settings.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/io/json.hpp"
 #include "gantry/io/safetensors.hpp"
-#include "gantry/loss/consensus.hpp"
-#include "gantry/loss/gradient_penalty.hpp"
-#include "gantry/loss/instance_noise.hpp"
-#include "gantry/loss/regularizer.hpp"
-#include "gantry/loss/weight_clipping.hpp"
 #include "gantry/nn/activation.hpp"
 #include "gantry/nn/mlp.hpp"
-#include "gantry/optim/adam.hpp"
-#include "gantry/optim/rmsprop.hpp"
-#include "gantry/optim/sgd.hpp"
+#include "gantry/train/checkpoint_reader.hpp"
+#include "gantry/train/checkpoint_settings.hpp"
 #include "gantry/train/ema.hpp"
 #include "gantry/train/trainer.hpp"
 #include "gantry/version.hpp"
@@ -55,10 +50,16 @@ namespace gantry::train {
 //
 // Metadata (all strings; JSON where structured): format = "gantry.checkpoint", format_version = "1",
 // gantry_version, scalar ("F32"/"F64"), iteration, schedule, n_critic, batch_size, generator_first, seed,
-// policy (its name), policy_settings ({"objective", "regularizers": [{"name", settings...}]}),
+// policy (its name), policy_settings ({"objective", "regularizers": [{"type", "name", settings...}]}, and
+// "objective_settings" after "objective" for an objective that has settings),
 // generator / critic ({"sizes", "activation", "bias"}, and "layer_norm": {"layers", "gain_and_shift", "epsilon"}
-// when some layer is normalized; a file without it holds networks without normalization), critic_optimizer / generator_optimizer ({"type",
-// options...}), and ema ({"decay", "updates", "initialized"}) when an EmaGenerator is saved.
+// when some layer is normalized; a file without it holds networks without normalization), critic_optimizer /
+// generator_optimizer ({"type", "learning_rate", settings...}), and ema ({"decay", "updates", "initialized"}) when
+// an EmaGenerator is saved.
+//
+// Every part describes itself where it is defined (gantry/core/settings.hpp): its type key and its settings, which
+// loading restores from the file or matches against it. This file names no objective, regularizer or optimizer:
+// a part of your own is saved, checked and restored exactly as the library's are.
 //
 // Resuming: load into a trainer built like the saved one (same policy type, network sizes and activations,
 // optimizer types and options), then train on; the run continues bit for bit as if never interrupted.
@@ -68,147 +69,51 @@ namespace gantry::train {
 inline constexpr const char* checkpoint_format = "gantry.checkpoint";
 inline constexpr int checkpoint_format_version = 1;
 
-/// How an optimizer type is checkpointed; the customization point for an optimizer of your own.
-/// A specialization provides:
-///
-///   static constexpr const char* type;                    // "adam": refuses a file saved by another optimizer
-///   static io::JsonValue options(const Optimizer&);       // an object of every option, including learning_rate
-///   template <class State, class F>
-///   static void for_each_buffer(State& state, F&& f);     // f("name", state.buffer) for each Vector buffer
-///
-/// and the optimizer must have `State` (with Index parameter_count and step_count), `state()`,
-/// `set_state(State)` (which validates) and `set_learning_rate(double)`.
-template <class Optimizer>
-struct OptimizerCheckpoint;
-
-template <class Scalar>
-struct OptimizerCheckpoint<optim::Sgd<Scalar>> {
-  static constexpr const char* type = "sgd";
-  static io::JsonValue options(const optim::Sgd<Scalar>& optimizer) {
-    const optim::SgdOptions& o = optimizer.options();
-    io::JsonValue json = io::JsonValue::object();
-    json.set("learning_rate", o.learning_rate);
-    json.set("momentum", o.momentum);
-    json.set("dampening", o.dampening);
-    json.set("nesterov", o.nesterov);
-    json.set("weight_decay", o.weight_decay);
-    return json;
-  }
-  template <class State, class F>
-  static void for_each_buffer(State& state, F&& f) {
-    f("momentum_buffer", state.momentum_buffer);
-  }
-};
-
-template <class Scalar>
-struct OptimizerCheckpoint<optim::Rmsprop<Scalar>> {
-  static constexpr const char* type = "rmsprop";
-  static io::JsonValue options(const optim::Rmsprop<Scalar>& optimizer) {
-    const optim::RmspropOptions& o = optimizer.options();
-    io::JsonValue json = io::JsonValue::object();
-    json.set("learning_rate", o.learning_rate);
-    json.set("alpha", o.alpha);
-    json.set("epsilon", o.epsilon);
-    json.set("weight_decay", o.weight_decay);
-    json.set("momentum", o.momentum);
-    json.set("centered", o.centered);
-    return json;
-  }
-  template <class State, class F>
-  static void for_each_buffer(State& state, F&& f) {
-    f("square_average", state.square_average);
-    f("gradient_average", state.gradient_average);
-    f("momentum_buffer", state.momentum_buffer);
-  }
-};
-
-template <class Scalar>
-struct OptimizerCheckpoint<optim::Adam<Scalar>> {
-  static constexpr const char* type = "adam";
-  static io::JsonValue options(const optim::Adam<Scalar>& optimizer) {
-    const optim::AdamOptions& o = optimizer.options();
-    io::JsonValue json = io::JsonValue::object();
-    json.set("learning_rate", o.learning_rate);
-    json.set("beta1", o.beta1);
-    json.set("beta2", o.beta2);
-    json.set("epsilon", o.epsilon);
-    json.set("weight_decay", o.weight_decay);
-    json.set("amsgrad", o.amsgrad);
-    return json;
-  }
-  template <class State, class F>
-  static void for_each_buffer(State& state, F&& f) {
-    f("first_moment", state.first_moment);
-    f("second_moment", state.second_moment);
-    f("max_second_moment", state.max_second_moment);
-  }
-};
-
-// ---- the library's regularizers: a type key that does not depend on the settings (unlike name(), which says
-// "r2" or "one_sided_gradient_penalty"), and the settings. A regularizer of your own is keyed by its name and
-// has no settings saved; overload both functions for it to save some.
-
-inline const char* regularizer_type(const loss::GradientPenalty&) { return "gradient_penalty"; }
-inline const char* regularizer_type(const loss::ZeroCenteredPenalty&) { return "zero_centered_penalty"; }
-inline const char* regularizer_type(const loss::WeightClipping&) { return "weight_clipping"; }
-inline const char* regularizer_type(const loss::InstanceNoise&) { return "instance_noise"; }
-inline const char* regularizer_type(const loss::Consensus&) { return "consensus"; }
-template <class Regularizer>
-std::string regularizer_type(const Regularizer& r) {
-  return r.name();
-}
-
-
-inline io::JsonValue regularizer_settings(const loss::GradientPenalty& r) {
-  io::JsonValue json = io::JsonValue::object();
-  json.set("lambda", r.lambda);
-  json.set("one_sided", r.one_sided);
-  json.set("at", loss::penalty_points_name(r.at));
-  json.set("center", r.center);
-  return json;
-}
-inline io::JsonValue regularizer_settings(const loss::ZeroCenteredPenalty& r) {
-  io::JsonValue json = io::JsonValue::object();
-  json.set("gamma", r.gamma);
-  json.set("at", loss::penalty_points_name(r.at));
-  return json;
-}
-inline io::JsonValue regularizer_settings(const loss::WeightClipping& r) {
-  io::JsonValue json = io::JsonValue::object();
-  json.set("clip", r.clip);
-  return json;
-}
-inline io::JsonValue regularizer_settings(const loss::InstanceNoise& r) {
-  io::JsonValue json = io::JsonValue::object();
-  json.set("sigma", r.sigma);
-  return json;
-}
-inline io::JsonValue regularizer_settings(const loss::Consensus& r) {
-  io::JsonValue json = io::JsonValue::object();
-  json.set("gamma", r.gamma);
-  return json;
-}
-template <class Regularizer>
-io::JsonValue regularizer_settings(const Regularizer&) {
-  return io::JsonValue::object();
-}
-
 namespace detail {
 
-template <class Optimizer, class = void>
-struct has_optimizer_checkpoint : std::false_type {};
 template <class Optimizer>
-struct has_optimizer_checkpoint<Optimizer, std::void_t<decltype(OptimizerCheckpoint<Optimizer>::type)>>
-    : std::true_type {};
+using optimizer_type_name_t = decltype(static_cast<const char*>(Optimizer::type_name));
+template <class Optimizer>
+using optimizer_state_t = decltype(std::declval<Optimizer&>().set_state(std::declval<const Optimizer&>().state()));
+template <class Optimizer>
+using optimizer_state_counts_t = decltype(Index(std::declval<typename Optimizer::State&>().parameter_count),
+                                          Index(std::declval<typename Optimizer::State&>().step_count));
+struct BufferProbe {  // a visitor for detection only
+  template <class Buffer>
+  void operator()(const char*, Buffer&) const {}
+};
+template <class Optimizer>
+using optimizer_buffers_t = decltype(Optimizer::State::for_each_buffer(std::declval<typename Optimizer::State&>(),
+                                                                       BufferProbe{}));
+template <class Optimizer>
+using optimizer_options_t = decltype(std::declval<const Optimizer&>().options());
+
+/// What an optimizer needs to be checkpointed (optim/optimizer.hpp lists it), one message per missing member.
+template <class Optimizer>
+constexpr bool check_checkpointable_optimizer() {
+  using gantry::detail::is_detected_v;
+  static_assert(is_detected_v<optimizer_type_name_t, Optimizer>,
+                "gantry checkpoint: the optimizer has no member `static constexpr const char* type_name`");
+  static_assert(is_detected_v<optimizer_state_t, Optimizer>,
+                "gantry checkpoint: the optimizer has no members `const State& state() const` and "
+                "`void set_state(State)`");
+  if constexpr (is_detected_v<optimizer_state_t, Optimizer>) {
+    static_assert(is_detected_v<optimizer_state_counts_t, Optimizer>,
+                  "gantry checkpoint: the optimizer's State has no members `Index parameter_count` and "
+                  "`Index step_count`");
+    static_assert(is_detected_v<optimizer_buffers_t, Optimizer>,
+                  "gantry checkpoint: the optimizer's State has no member `template <class Self, class F> static void "
+                  "for_each_buffer(Self& state, F&& f)`");
+  }
+  if constexpr (is_detected_v<optimizer_options_t, Optimizer>)
+    static_assert(check_settings_described<std::decay_t<optimizer_options_t<Optimizer>>>());
+  return true;
+}
 
 template <class Trainer>
 constexpr bool check_checkpointable() {
-  static_assert(has_optimizer_checkpoint<typename Trainer::critic_optimizer_type>::value,
-                "gantry checkpoint: the critic optimizer type has no OptimizerCheckpoint specialization "
-                "(see gantry/train/checkpoint.hpp)");
-  static_assert(has_optimizer_checkpoint<typename Trainer::generator_optimizer_type>::value,
-                "gantry checkpoint: the generator optimizer type has no OptimizerCheckpoint specialization "
-                "(see gantry/train/checkpoint.hpp)");
+  static_assert(check_checkpointable_optimizer<typename Trainer::critic_optimizer_type>());
+  static_assert(check_checkpointable_optimizer<typename Trainer::generator_optimizer_type>());
   return true;
 }
 
@@ -278,17 +183,17 @@ void add_network(io::SafetensorsWriter& writer, const std::string& name, const n
 
 template <class Optimizer>
 void add_optimizer(io::SafetensorsWriter& writer, const std::string& name, const Optimizer& optimizer) {
-  using Codec = OptimizerCheckpoint<Optimizer>;
   io::JsonValue description = io::JsonValue::object();
-  description.set("type", Codec::type);
-  const io::JsonValue options = Codec::options(optimizer);  // a named object: members() refers into it
-  for (const io::JsonMember& option : options.members()) description.set(option.key, option.value);
+  description.set("type", Optimizer::type_name);
+  description.set("learning_rate", optimizer.learning_rate());
+  if constexpr (gantry::detail::is_detected_v<optimizer_options_t, Optimizer>)
+    write_settings(optimizer.options(), description);
   writer.set_metadata(name, io::to_json(description));
   const auto& state = optimizer.state();
   const std::int64_t parameter_count = state.parameter_count, step_count = state.step_count;
   writer.add(name + ".parameter_count", &parameter_count, {});
   writer.add(name + ".step_count", &step_count, {});
-  Codec::for_each_buffer(state, [&](const char* buffer, const auto& values) {
+  Optimizer::State::for_each_buffer(state, [&](const char* buffer, const auto& values) {
     writer.add(name + "." + buffer, values.data(), {static_cast<std::int64_t>(values.size())});
   });
 }
@@ -297,13 +202,21 @@ template <class Policy>
 io::JsonValue policy_settings(const Policy& policy) {
   io::JsonValue json = io::JsonValue::object();
   json.set("objective", policy.objective.name());
+  using Objective = std::decay_t<decltype(policy.objective)>;
+  // Only for an objective with settings: the library's have none, and their files stay as they were.
+  if constexpr (has_settings_v<Objective>) {
+    io::JsonValue objective_settings = io::JsonValue::object();
+    write_settings(policy.objective, objective_settings);
+    json.set("objective_settings", std::move(objective_settings));
+  } else {
+    static_assert(check_settings_described<Objective>());
+  }
   io::JsonValue regularizers = io::JsonValue::array();
   policy.for_each_regularizer([&](const auto& r) {
     io::JsonValue entry = io::JsonValue::object();
-    entry.set("type", regularizer_type(r));
+    entry.set("type", part_type(r));
     entry.set("name", r.name());
-    const io::JsonValue settings = regularizer_settings(r);
-    for (const io::JsonMember& setting : settings.members()) entry.set(setting.key, setting.value);
+    write_settings(r, entry);
     regularizers.push_back(std::move(entry));
   });
   json.set("regularizers", std::move(regularizers));
@@ -360,147 +273,6 @@ io::SafetensorsWriter checkpoint_writer(const std::string& path, const Trainer& 
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading: everything is decoded into new objects first; the live ones change only once all of it is valid.
-
-/// "123" -> 123; refuses signs, spaces, leading zeros and overflow (metadata is written by us, exactly so).
-inline std::optional<std::uint64_t> parse_decimal(std::string_view text) {
-  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (~std::uint64_t{0} - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-class CheckpointReader {
- public:
-  CheckpointReader(const io::SafetensorsFile& file, std::string source) : file_(file), source_(std::move(source)) {}
-
-  template <class... Parts>
-  [[noreturn]] void fail(Parts&&... parts) const {
-    throw IoError(gantry::detail::message("gantry::train::load_checkpoint: ", gantry::detail::quoted(source_, 4096),
-                                          ": ", std::forward<Parts>(parts)...));
-  }
-
-  // What the file holds, as messages show it: a short prefix with control characters escaped.
-  static std::string quoted(const std::string& text) { return gantry::detail::quoted(text); }
-  static std::string shown(const io::JsonValue& value) { return gantry::detail::escaped(io::to_json(value)); }
-
-  const std::string& metadata(const std::string& key) const {
-    const auto found = file_.metadata().find(key);
-    if (found == file_.metadata().end()) fail("metadata has no '", key, "' (not a gantry checkpoint, or a damaged one)");
-    return found->second;
-  }
-  bool has_metadata(const std::string& key) const { return file_.metadata().count(key) != 0; }
-
-  std::uint64_t metadata_unsigned(const std::string& key, std::uint64_t max) const {
-    const std::string& text = metadata(key);
-    const std::optional<std::uint64_t> value = parse_decimal(text);
-    if (!value || *value > max)
-      fail("metadata '", key, "' must be a decimal integer in [0, ", max, "], given ", quoted(text));
-    return *value;
-  }
-
-  bool metadata_bool(const std::string& key) const {
-    const std::string& text = metadata(key);
-    if (text != "true" && text != "false") fail("metadata '", key, "' must be 'true' or 'false', given ", quoted(text));
-    return text == "true";
-  }
-
-  io::JsonValue metadata_object(const std::string& key) const {
-    io::JsonParseOptions options;
-    options.source = gantry::detail::message(source_, ": metadata '", key, "'");
-    options.max_depth = 4;
-    io::JsonValue json;
-    try {
-      json = io::parse_json(metadata(key), options);
-    } catch (const IoError& error) {
-      fail("metadata '", key, "' is not valid JSON: ", error.what());
-    }
-    if (!json.is_object()) fail("metadata '", key, "' must be a JSON object, given ", shown(json));
-    return json;
-  }
-
-  // Fields of a JSON object from the metadata; `where` names it ("metadata 'critic_optimizer'").
-  const io::JsonValue& field(const io::JsonValue& object, const std::string& key, const std::string& where) const {
-    const io::JsonValue* value = object.find(key);
-    if (value == nullptr) fail(where, " has no field '", key, "'");
-    return *value;
-  }
-  double number(const io::JsonValue& object, const std::string& key, const std::string& where) const {
-    const io::JsonValue& value = field(object, key, where);
-    if (!value.is_number()) fail(where, " field '", key, "' must be a number, given ", shown(value));
-    return value.as_double();
-  }
-  bool boolean(const io::JsonValue& object, const std::string& key, const std::string& where) const {
-    const io::JsonValue& value = field(object, key, where);
-    if (!value.is_bool()) fail(where, " field '", key, "' must be true or false, given ", shown(value));
-    return value.as_bool();
-  }
-  const std::string& string(const io::JsonValue& object, const std::string& key, const std::string& where) const {
-    const io::JsonValue& value = field(object, key, where);
-    if (!value.is_string()) fail(where, " field '", key, "' must be a string, given ", shown(value));
-    return value.as_string();
-  }
-
-  /// Copies tensor `name` into out[0, count) after checking dtype and shape.
-  template <class T>
-  void tensor(const std::string& name, const std::vector<std::int64_t>& shape, T* out, const std::string& what) {
-    constexpr io::DType dtype = io::detail::DTypeOf<T>::value;
-    if (!file_.contains(name)) fail("has no tensor '", name, "' (", what, ")");
-    if (file_.dtype(name) != dtype)
-      fail("tensor '", name, "' has dtype ", io::dtype_name(file_.dtype(name)), ", expected ", io::dtype_name(dtype),
-           " (", what, ")");
-    if (file_.shape(name) != shape)
-      fail("tensor '", name, "' has shape ", io::detail::shape_text(file_.shape(name)), ", expected ",
-           io::detail::shape_text(shape), " (", what, ")");
-    std::size_t count = 1;
-    for (const std::int64_t dim : shape) count *= static_cast<std::size_t>(dim);
-    try {
-      file_.copy_to(name, out, count);
-    } catch (const IoError& error) {
-      fail(error.what());
-    }
-    used_.insert(name);
-  }
-
-  template <class T>
-  T scalar_tensor(const std::string& name, const std::string& what) {
-    T value{};
-    tensor(name, {}, &value, what);
-    return value;
-  }
-
-  /// A 1-D tensor of any length (bounded by the file's size, which the format check has established).
-  template <class Scalar>
-  Vector<Scalar> vector_tensor(const std::string& name, const std::string& what) {
-    if (!file_.contains(name)) fail("has no tensor '", name, "' (", what, ")");
-    const std::vector<std::int64_t>& shape = file_.shape(name);
-    if (shape.size() != 1)
-      fail("tensor '", name, "' has shape ", io::detail::shape_text(shape), ", expected one dimension (", what, ")");
-    Vector<Scalar> values(static_cast<Index>(shape[0]));
-    tensor(name, shape, values.data(), what);
-    return values;
-  }
-
-  /// Every tensor of the file must have been read, except those under `ignored_prefix` (if not empty).
-  void check_all_used(const std::string& ignored_prefix) const {
-    for (const std::string& name : file_.names()) {
-      if (used_.count(name) != 0) continue;
-      if (!ignored_prefix.empty() && name.compare(0, ignored_prefix.size(), ignored_prefix) == 0) continue;
-      fail("has a tensor ", quoted(name), " that belongs to no part of this trainer");
-    }
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  const io::SafetensorsFile& file_;
-  std::string source_;
-  std::set<std::string> used_;
-};
 
 /// The saved network's layer normalization against the receiving one's, naming the first layer that differs.
 template <class Scalar>
@@ -581,24 +353,17 @@ Vector<Scalar> read_network(CheckpointReader& reader, const std::string& name, c
 template <class Optimizer, class Scalar>
 Optimizer read_optimizer(CheckpointReader& reader, const std::string& name, const Optimizer& receiving,
                          const nn::Mlp<Scalar>& network) {
-  using Codec = OptimizerCheckpoint<Optimizer>;
   const std::string where = gantry::detail::message("metadata '", name, "'");
   const io::JsonValue saved = reader.metadata_object(name);
   const std::string& type = reader.string(saved, "type", where);
-  if (type != Codec::type)
+  if (type != Optimizer::type_name)
     reader.fail("the ", name, " was saved as ", CheckpointReader::quoted(type), ", the receiving optimizer is '",
-                Codec::type, "'");
-  // Every option but the learning rate (schedules change it) must match: another beta or momentum would
-  // not continue the run, it would start a different one.
-  const io::JsonValue options = Codec::options(receiving);
-  for (const io::JsonMember& option : options.members()) {
-    if (option.key == "learning_rate") continue;
-    const io::JsonValue& value = reader.field(saved, option.key, where);
-    const bool same = option.value.is_number() ? value.is_number() && value.as_double() == option.value.as_double()
-                                               : value == option.value;
-    if (!same)
-      reader.fail("the ", name, " was saved with ", option.key, " = ", CheckpointReader::shown(value),
-                  ", the receiving optimizer has ", io::to_json(option.value));
+                Optimizer::type_name, "'");
+  // Every option the optimizer describes must match (its settings say so): another beta or momentum would not
+  // continue the run, it would start a different one. The learning rate is restored (schedules change it).
+  if constexpr (gantry::detail::is_detected_v<optimizer_options_t, Optimizer>) {
+    SettingsReader fields(reader, saved, where, "the " + name, "the receiving optimizer");
+    read_settings(receiving.options(), fields);
   }
   const double learning_rate = reader.number(saved, "learning_rate", where);
 
@@ -609,7 +374,7 @@ Optimizer read_optimizer(CheckpointReader& reader, const std::string& name, cons
                 network.parameter_count());
   state.parameter_count = static_cast<Index>(parameter_count);
   state.step_count = static_cast<Index>(reader.scalar_tensor<std::int64_t>(name + ".step_count", "the step count"));
-  Codec::for_each_buffer(state, [&](const char* buffer, auto& values) {
+  Optimizer::State::for_each_buffer(state, [&](const char* buffer, auto& values) {
     values = reader.vector_tensor<Scalar>(name + "." + buffer, gantry::detail::message("the ", name, "'s ", buffer));
   });
   Optimizer optimizer = receiving;
@@ -621,43 +386,6 @@ Optimizer read_optimizer(CheckpointReader& reader, const std::string& name, cons
   }
   return optimizer;
 }
-
-inline loss::PenaltyPoints penalty_points_from_name(CheckpointReader& reader, const std::string& name,
-                                                    const std::string& where) {
-  for (const loss::PenaltyPoints points : {loss::PenaltyPoints::interpolates, loss::PenaltyPoints::real,
-                                           loss::PenaltyPoints::fake, loss::PenaltyPoints::real_and_fake})
-    if (name == loss::penalty_points_name(points)) return points;
-  reader.fail(where, " field 'at' is ", CheckpointReader::quoted(name),
-              ", expected interpolates, real, fake or real_and_fake");
-}
-
-inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
-                                       loss::GradientPenalty& r) {
-  r.lambda = reader.number(json, "lambda", where);
-  r.one_sided = reader.boolean(json, "one_sided", where);
-  r.at = penalty_points_from_name(reader, reader.string(json, "at", where), where);
-  // Checkpoints written before the center existed penalized toward 1.
-  r.center = json.find("center") != nullptr ? reader.number(json, "center", where) : 1.0;
-}
-inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
-                                       loss::ZeroCenteredPenalty& r) {
-  r.gamma = reader.number(json, "gamma", where);
-  r.at = penalty_points_from_name(reader, reader.string(json, "at", where), where);
-}
-inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
-                                       loss::WeightClipping& r) {
-  r.clip = reader.number(json, "clip", where);
-}
-inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
-                                       loss::InstanceNoise& r) {
-  r.sigma = reader.number(json, "sigma", where);
-}
-inline void apply_regularizer_settings(CheckpointReader& reader, const io::JsonValue& json, const std::string& where,
-                                       loss::Consensus& r) {
-  r.gamma = reader.number(json, "gamma", where);
-}
-template <class Regularizer>
-void apply_regularizer_settings(CheckpointReader&, const io::JsonValue&, const std::string&, Regularizer&) {}
 
 /// A copy of `receiving` with the saved settings. The objective and the regularizers' types, in order, must
 /// match; the settings then come from the file, and must give the policy name the file records.
@@ -678,17 +406,32 @@ Policy read_policy(CheckpointReader& reader, const Policy& receiving) {
   receiving.for_each_regularizer([&](const auto& r) {
     const std::size_t i = count++;
     const io::JsonValue* type = i < saved.size() && saved[i].is_object() ? saved[i].find("type") : nullptr;
-    same_structure = same_structure && type != nullptr && type->is_string() && type->as_string() == regularizer_type(r);
+    same_structure = same_structure && type != nullptr && type->is_string() && type->as_string() == part_type(r);
   });
   if (!same_structure || count != saved.size())
     reader.fail("the checkpoint was saved by policy ", CheckpointReader::quoted(saved_name),
                 ", the receiving trainer's is '", receiving.name(), "'");
 
   Policy policy = receiving;
+  if constexpr (has_settings_v<typename Policy::objective_type>) {
+    const io::JsonValue& objective_settings = reader.field(settings, "objective_settings", where);
+    if (!objective_settings.is_object())
+      reader.fail(where, " field 'objective_settings' must be an object, given ",
+                  CheckpointReader::shown(objective_settings));
+    SettingsReader fields(reader, objective_settings, where + " field 'objective_settings'",
+                          "the objective " + CheckpointReader::quoted(objective), "the receiving objective");
+    read_settings(policy.objective, fields);
+  }
   std::size_t i = 0;
   std::apply(
       [&](auto&... r) {
-        ((apply_regularizer_settings(reader, saved[i], gantry::detail::message(where, " regularizer ", i), r), ++i),
+        (([&] {
+           const std::string part = gantry::detail::message(where, " regularizer ", i);
+           SettingsReader fields(reader, saved[i], part, "the " + part_type(r) + " regularizer",
+                                 "the receiving regularizer");
+           read_settings(r, fields);
+           ++i;
+         }()),
          ...);
       },
       policy.regularizers);

@@ -58,7 +58,7 @@ struct TrainerOptions {
   bool divergence_guard = false;
   /// Schedules over generator iterations (train/schedule.hpp), applied at the start of every iteration with the
   /// trainer's iteration count as their argument, so that a run resumed from a checkpoint continues them exactly.
-  /// A regularizer with an `at_iteration(t)` hook (InstanceNoise's sigma_schedule) is scheduled the same way.
+  /// A regularizer with an `at_iteration(t)` hook (a scheduled instance-noise sigma) is scheduled the same way.
   std::optional<CriticStepsSchedule> critic_steps = std::nullopt;  ///< replaces n_critic (alternating schedule only)
   std::optional<ValueSchedule> critic_learning_rate = std::nullopt;  ///< set into the critic's optimizer
   std::optional<ValueSchedule> generator_learning_rate = std::nullopt;
