@@ -25,7 +25,9 @@ namespace gantry::train {
 /// Generator step: no critic parameter gradient is formed, only the critic's input adjoint.
 /// Consensus: v = (grad_D L_D, grad_G L_G) of the objective, then J^T v as two Hessian-vector products.
 /// Threads: a step splits its batch into shares of samples (Share), each running every pass of the step on its
-/// own tapes; they meet only where the whole batch is needed (penalties, v, the sums).
+/// own tapes; they meet only where the whole batch is needed (penalties, v, the sums). There are several shares per
+/// thread (SplitOptions), claimed one at a time from core/share_pool.hpp's pool, so a thread the OS runs less
+/// often takes fewer; each share's partial gradient has its own buffer, added in share order.
 template <class Policy, class Scalar>
 class Evaluator {
  public:
@@ -157,8 +159,9 @@ class Evaluator {
     Index first = 0, count = 0;  ///< the samples of the batch this share holds
   };
 
-  /// Splits a batch of b samples into shares for thread_count() threads (one share when the step is too small to
-  /// pay for a hand-off; then its passes may still split themselves). `critic_columns` critic columns per sample.
+  /// Splits a batch of b samples into shares for thread_count() threads, several per thread (one share when the step
+  /// is too small to pay for a hand-off; then its passes may still split themselves). `critic_columns` critic
+  /// columns per sample. The count depends on the sizes, thread_count() and SplitOptions only, never on timing.
   int plan_shares(const Mlp& generator, const Mlp& critic, Index b, Index critic_columns) {
     // Multiply-adds per sample: G's forward and backward, D's forward and (about) twice that in reverse.
     const double work = 2 * generator.multiply_adds_per_sample() +
@@ -183,8 +186,11 @@ class Evaluator {
     return part.data();
   }
 
+  /// gradient += the other shares' parts, in share order (split over the pool by segments of the vector).
   void add_share_gradients(int n, std::size_t slot, Vector<Scalar>& gradient) const {
-    for (int i = 1; i < n; ++i) gradient += shares_[i].gradients[slot];
+    gantry::detail::add_parts(gradient.data(), gradient.size(), n - 1, [&](int k) {
+      return shares_[static_cast<std::size_t>(k) + 1].gradients[slot].data();
+    });
   }
 
   /// The critic's objective loss and, when `with_objective`, its adjoints on the output; then the penalties.
