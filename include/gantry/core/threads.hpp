@@ -43,7 +43,7 @@ inline void set_thread_count(int threads) {
 struct SplitOptions {
   /// Pieces per thread, at most (fewer when a piece would fall below min_columns_per_piece or
   /// min_work_per_piece). 1: one fixed piece per thread, the whole job waiting for the slowest.
-  int pieces_per_thread = 4;
+  int pieces_per_thread = 2;
   /// Samples (columns) of a piece, at least: narrower products lose more to packing than they gain.
   int min_columns_per_piece = 16;
   /// Multiply-adds of a piece, at least: below this a hand-off costs more than it saves.
