@@ -8,6 +8,7 @@
 #include "gantry/core/error.hpp"
 #include "gantry/core/quote.hpp"
 #include "gantry/core/rng.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
 

@@ -19,7 +19,7 @@ namespace nn = gantry::nn;
 
 namespace {
 
-// Wide and long enough that detail::batch_shares splits every pass in two (checked below).
+// Wide and long enough that detail::batch_shares splits every pass (checked below).
 const std::vector<Index> sizes = {2, 48, 40, 32, 1};
 constexpr Index batch = 600, tangents = 200;
 
@@ -110,7 +110,7 @@ TEST_CASE("passes split over two threads agree with one thread", "[nn][threads]"
         REQUIRE(gantry::detail::batch_shares(batch, 3000) == 1);
         const Results one = run_passes(problem, mode, false);
         gantry::set_thread_count(2);
-        REQUIRE(gantry::detail::batch_shares(tangents, 3000) == 2);  // the smallest pass here (3,328 per column) splits too
+        REQUIRE(gantry::detail::batch_shares(tangents, 3000) >= 2);  // the smallest pass here (3,328 per column) splits too
         require_same(run_passes(problem, mode, false), one, 1e-12);
         require_same(run_passes(problem, mode, true), one, 1e-12);
       }

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// How many threads gantry's passes split a batch over, and how to choose it.
+/// How many threads gantry's passes and steps split a batch over, how finely, and how to choose both.
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
 
 namespace gantry {
 
-/// Threads a pass over a batch may use (nn/mlp.hpp splits the batch over them). Built with OpenMP: the calling
+/// Threads a pass or a training step may use (core/share_pool.hpp runs them). Built with OpenMP: the calling
 /// thread's omp_get_max_threads(), i.e. set_thread_count(), else OMP_NUM_THREADS, else every core. Without
 /// OpenMP: 1.
 inline int thread_count() {
@@ -32,6 +33,45 @@ inline void set_thread_count(int threads) {
     throw OptionError(detail::message("gantry::set_thread_count: this build has no OpenMP, so threads must be 1, given ",
                                       threads));
 #endif
+}
+
+/// How finely a split pass or step is cut (core/share_pool.hpp). The threads claim the pieces one at a time, so a
+/// thread the OS runs less often (another process on its core) takes fewer of them and the others take more; finer
+/// pieces balance better, but each costs a partial gradient (its memory, and one more vector in the sum) and
+/// shorter, less efficient products. Results depend on these settings and thread_count() only: for given values
+/// they are the same bits whichever thread ran which piece.
+struct SplitOptions {
+  /// Pieces per thread, at most (fewer when a piece would fall below min_columns_per_piece or
+  /// min_work_per_piece). 1: one fixed piece per thread, the whole job waiting for the slowest.
+  int pieces_per_thread = 2;
+  /// Samples (columns) of a piece, at least: narrower products lose more to packing than they gain.
+  int min_columns_per_piece = 16;
+  /// Multiply-adds of a piece, at least: below this a hand-off costs more than it saves.
+  double min_work_per_piece = 2e5;
+
+  void validate() const {
+    detail::require(pieces_per_thread >= 1 && pieces_per_thread <= 64, "SplitOptions", "pieces_per_thread",
+                    pieces_per_thread, "in [1, 64]");
+    detail::require(min_columns_per_piece >= 1, "SplitOptions", "min_columns_per_piece", min_columns_per_piece, ">= 1");
+    detail::require(min_work_per_piece >= 0 && detail::finite(min_work_per_piece), "SplitOptions",
+                    "min_work_per_piece", min_work_per_piece, ">= 0 and finite");
+  }
+};
+
+namespace detail {
+inline SplitOptions& calling_thread_split_options() {
+  thread_local SplitOptions options;
+  return options;
+}
+}  // namespace detail
+
+/// The calling thread's SplitOptions (like thread_count(), each thread has its own; the defaults until set).
+inline const SplitOptions& split_options() { return detail::calling_thread_split_options(); }
+
+/// Sets split_options() for the calling thread; throws OptionError naming the field when `options` is invalid.
+inline void set_split_options(const SplitOptions& options) {
+  options.validate();
+  detail::calling_thread_split_options() = options;
 }
 
 }  // namespace gantry

@@ -9,29 +9,11 @@
 #include <vector>
 
 #include <Eigen/Core>
-#ifdef _OPENMP
-#include <omp.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
-#include <exception>
-#include <mutex>
-#include <thread>
-#endif
-
-#ifdef GANTRY_USE_OPENBLAS
-// OpenBLAS's thread count is process-wide; a split pass sets it to 1 while its shares run (SingleThreadedProducts).
-extern "C" {
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int);
-}
-#endif
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
 #include "gantry/core/rng.hpp"
-#include "gantry/core/threads.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/nn/activation.hpp"
 #include "gantry/nn/dense.hpp"
@@ -39,236 +21,14 @@ void openblas_set_num_threads(int);
 #include "gantry/nn/layer_norm.hpp"
 #include "gantry/nn/tape.hpp"
 
-namespace gantry::detail {
-
 // Threads split a pass over the batch: every pass is independent across samples except for the weight
-// gradients' sums, so a pass is cut into contiguous shares of its columns; the first share writes the gradient
-// and the others a partial gradient added at the end. This beats threading inside each GEMM at small widths
-// (one hand-off per pass instead of several per product), and keeps working when other processes hold some of
-// the cores: the calling thread claims shares too, so a helper that has not been scheduled yet delays nothing
-// (its shares are done by the caller), where a fork-join team or a threaded GEMM would wait for it at every
-// barrier. Results depend on the thread count only through the order of the partial sums.
-//
-// Thread count: gantry::thread_count() (core/threads.hpp). One thread as well inside an OpenMP parallel region,
-// inside a share (train/evaluator.hpp splits a whole step into shares that run these passes), while another thread
-// is running a split pass, or when a pass is too small to pay for a hand-off.
-
-/// True on a thread while it runs a share of a split pass or step: the passes inside a share stay on that thread.
-inline bool& running_share() {
-  thread_local bool running = false;
-  return running;
-}
-
-inline int max_pass_threads() {
-  if (running_share()) return 1;
-#ifdef _OPENMP
-  if (omp_in_parallel()) return 1;
-#endif
-  return thread_count();
-}
-
-/// How many shares a pass over `columns` samples of `work_per_column` multiply-adds is split into.
-inline int batch_shares(Index columns, double work_per_column) {
-  constexpr double min_work_per_share = 2e5;  // multiply-adds: below this a hand-off costs more than it saves
-  constexpr Index min_columns_per_share = 16;
-  Index shares = std::min<Index>(max_pass_threads(), columns / min_columns_per_share);
-  shares = std::min<Index>(shares, static_cast<Index>(static_cast<double>(columns) * work_per_column / min_work_per_share));
-  return static_cast<int>(std::max<Index>(shares, 1));
-}
-
-/// Start of share `i` of `n` of the columns [first, first + count).
-inline Index share_begin(Index first, Index count, int i, int n) { return first + count * i / n; }
-
-#ifdef _OPENMP
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
-
-/// While alive, products on the calling thread run on that thread alone: neither Eigen (which reads this thread's
-/// OpenMP setting) nor OpenBLAS (EIGEN_USE_BLAS; its count is process-wide) threads inside a share, where two
-/// shares with two threads each would put four threads on two cores. The previous counts come back at the end.
-class SingleThreadedProducts {
- public:
-  SingleThreadedProducts() : omp_threads_(omp_get_max_threads()) {
-    omp_set_num_threads(1);
-#ifdef GANTRY_USE_OPENBLAS
-    blas_threads_ = openblas_get_num_threads();
-    if (blas_threads_ > 1) openblas_set_num_threads(1);
-#endif
-  }
-  ~SingleThreadedProducts() {
-    omp_set_num_threads(omp_threads_);
-#ifdef GANTRY_USE_OPENBLAS
-    if (blas_threads_ > 1) openblas_set_num_threads(blas_threads_);
-#endif
-  }
-  SingleThreadedProducts(const SingleThreadedProducts&) = delete;
-  SingleThreadedProducts& operator=(const SingleThreadedProducts&) = delete;
-
- private:
-  int omp_threads_;
-  int blas_threads_ = 1;
-};
-
-/// Helper threads that run shares of a pass alongside the calling thread. Shares are claimed one at a time from
-/// a counter tagged with the job's generation, so a share is run exactly once, by whoever gets to it first.
-/// A share that throws (a user's objective or regularizer runs inside shares) does not end the process or leave
-/// the pool taken: the other shares still run, and once all are done the calling thread rethrows the first
-/// exception. What the job was computing is then unspecified, as after an exception in any pass; a trainer's
-/// networks and optimizers are untouched, since it updates them only from a finished step's gradients.
-class SharePool {
- public:
-  static SharePool& instance() {
-    static SharePool pool;
-    return pool;
-  }
-
-  SharePool(const SharePool&) = delete;
-  SharePool& operator=(const SharePool&) = delete;
-
-  ~SharePool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : helpers_) t.join();
-  }
-
-  /// Runs task(i) for every i in [0, shares); returns when all have run (or rethrows the first exception of one).
-  template <class Task>
-  void run(int shares, Task& task) {
-    if (shares <= 1 || !take(shares - 1)) {
-      for (int i = 0; i < shares; ++i) task(i);
-      return;
-    }
-    std::exception_ptr failure;
-    {
-      // Restored before busy_ is released: OpenBLAS's count is shared with the next pass of any thread.
-      const SingleThreadedProducts single_threaded;
-      task_ = &task;
-      call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
-      total_.store(shares, std::memory_order_relaxed);
-      done_.store(0, std::memory_order_relaxed);
-      const std::uint64_t generation = ++generation_;
-      claim_.store(generation << 32, std::memory_order_release);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        published_ = generation;
-      }
-      wake_.notify_all();
-      work(generation);
-      for (int spin = 0; done_.load(std::memory_order_acquire) < shares; ++spin) {
-        if (spin < 4096)
-          spin_pause();
-        else
-          std::this_thread::yield();  // the helper holding the last share may be waiting for this core
-      }
-      failure = std::exchange(failure_, nullptr);  // every share is done: nobody writes failure_ now
-    }
-    busy_.store(false, std::memory_order_release);
-    if (failure) std::rethrow_exception(failure);
-  }
-
- private:
-  SharePool() = default;
-
-  /// Takes the pool for one job with `helpers` helper threads (starting those it lacks). False when another job
-  /// holds it, or when no thread can be started (std::system_error): the job then runs on the calling thread.
-  bool take(int helpers) {
-    if (busy_.exchange(true, std::memory_order_acquire)) return false;
-    try {
-      while (static_cast<int>(helpers_.size()) < helpers) helpers_.emplace_back([this] { helper_loop(); });
-    } catch (...) {
-      busy_.store(false, std::memory_order_release);
-      return false;
-    }
-    return true;
-  }
-
-  void work(std::uint64_t generation) {
-    std::uint64_t state = claim_.load(std::memory_order_acquire);
-    while ((state >> 32) == generation &&
-           static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
-      if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        try {
-          call_(task_, static_cast<int>(state & 0xffffffffu));
-        } catch (...) {
-          const std::lock_guard<std::mutex> lock(failure_mutex_);
-          if (!failure_) failure_ = std::current_exception();
-        }
-        done_.fetch_add(1, std::memory_order_release);
-        state = claim_.load(std::memory_order_acquire);
-      }
-    }
-  }
-
-  void helper_loop() {
-    omp_set_num_threads(1);  // products inside a share stay on this thread (OpenBLAS: see SingleThreadedProducts)
-    std::uint64_t seen = 0;
-    for (;;) {
-      std::uint64_t generation = seen;
-      // Passes follow each other closely within a training step: spin a little before sleeping.
-      for (int spin = 0; spin < 4000 && generation == seen; ++spin) {
-        generation = claim_.load(std::memory_order_acquire) >> 32;
-        if (generation == seen) spin_pause();
-      }
-      if (generation == seen) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || published_ != seen; });
-        if (stop_) return;
-        generation = published_;
-      }
-      seen = generation;
-      work(generation);
-    }
-  }
-
-  std::vector<std::thread> helpers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::uint64_t published_ = 0;              ///< last generation announced (under mutex_)
-  std::uint64_t generation_ = 0;             ///< last generation started (the calling thread's)
-  std::atomic<std::uint64_t> claim_{0};      ///< generation << 32 | next unclaimed share
-  std::atomic<int> total_{0};
-  std::atomic<int> done_{0};
-  std::atomic<bool> busy_{false};
-  void* task_ = nullptr;
-  void (*call_)(void*, int) = nullptr;
-  std::mutex failure_mutex_;
-  std::exception_ptr failure_;  ///< the first exception of a share of the running job
-};
-
-#endif  // _OPENMP
-
-/// Calls body(i, n) for every share i of n = shares, on the calling thread and the pool's helpers.
-template <class Body>
-void run_shares(int shares, Body&& body) {
-  if (shares <= 1) {
-    body(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-  struct RunningShare {
-    bool was = std::exchange(running_share(), true);
-    ~RunningShare() { running_share() = was; }
-  };
-  auto task = [&](int i) {
-    const RunningShare running;
-    body(i, shares);
-  };
-  SharePool::instance().run(shares, task);
-#else
-  for (int i = 0; i < shares; ++i) body(i, shares);  // not reached: without OpenMP a pass has one share
-#endif
-}
-
-}  // namespace gantry::detail
+// gradients' sums, so a pass is cut into contiguous shares of its columns, run as the pieces of a job on
+// core/share_pool.hpp's pool; the first share writes the gradient and the others a partial gradient each, added
+// in share order at the end. This beats threading inside each GEMM at small widths (one hand-off per pass
+// instead of several per product), and keeps working when other processes hold some of the cores: the threads
+// claim shares one at a time, so one the OS runs less often takes fewer. Results depend on the thread count (and
+// SplitOptions) only through the number of shares. A pass inside a share of a training step
+// (train/evaluator.hpp) stays on that share's thread.
 
 namespace gantry::nn {
 
@@ -917,9 +677,10 @@ class Mlp {
       if (tape.partial_gradients_[k].size() != parameter_count()) tape.partial_gradients_[k].resize(parameter_count());
   }
 
+  /// gradient += the other shares' partial gradients, in share order (split over the pool by segments).
   void add_partial_gradients(const Tape<Scalar>& tape, int shares, Scalar* gradient) const {
-    VectorMap<Scalar> total(gradient, parameter_count());
-    for (int k = 0; k + 1 < shares; ++k) total += tape.partial_gradients_[k];
+    detail::add_parts(gradient, parameter_count(), shares - 1,
+                      [&](int k) { return tape.partial_gradients_[static_cast<std::size_t>(k)].data(); });
   }
 
   /// Where layer l's affine output a = W h + b and its adjoint live: pre_[l] and adjoint_[l], unless the layer is

@@ -9,6 +9,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/optim/optimizer.hpp"
 
@@ -99,14 +100,18 @@ class Adam {
     optim::detail::check_step_count_room(where, state_.step_count);
     if (state_.parameter_count == 0) reset(parameters.size());
 
-    if (options_.weight_decay != 0) {
-      const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
-      update_moments(gradient.array() + weight_decay * parameters.array());
-    } else {
-      update_moments(gradient.array());
-    }
     ++state_.step_count;
-    update_parameters(parameters);
+    const Coefficients c = coefficients();
+    // Entry by entry, so segments of the vector run on the pool's threads (the same bits for any split).
+    gantry::detail::run_segments(parameters.size(), entry_work, [&](Index begin, Index count) {
+      auto p = parameters.segment(begin, count);
+      const auto g = gradient.segment(begin, count);
+      if (options_.weight_decay != 0)
+        update_moments(c, begin, count, g.array() + c.weight_decay * p.array());
+      else
+        update_moments(c, begin, count, g.array());
+      update_parameters(c, begin, count, p);
+    });
   }
 
   double learning_rate() const { return options_.learning_rate; }
@@ -130,29 +135,49 @@ class Adam {
   }
 
  private:
-  // `g` is an array expression evaluated entry by entry: weight decay costs no temporary vector.
-  template <class Gradient>
-  void update_moments(const Eigen::ArrayBase<Gradient>& g) {
-    const Scalar beta1 = static_cast<Scalar>(options_.beta1);
-    const Scalar beta2 = static_cast<Scalar>(options_.beta2);
-    const Scalar one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
-    const Scalar one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
-    state_.first_moment.array() = beta1 * state_.first_moment.array() + one_minus_beta1 * g;
-    state_.second_moment.array() = beta2 * state_.second_moment.array() + one_minus_beta2 * g * g;
-    if (options_.amsgrad)
-      state_.max_second_moment.array() = state_.max_second_moment.array().max(state_.second_moment.array());
-  }
+  /// Operations per entry of a step (sizes its segments for the pool).
+  static constexpr double entry_work = 12;
 
-  void update_parameters(Eigen::Ref<Vector<Scalar>> parameters) {
+  /// The step's scalars: the betas in Scalar, and the bias corrections of step t computed in double and rounded
+  /// once, as PyTorch does with Python floats.
+  struct Coefficients {
+    Scalar beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, step_size, bias_correction2_sqrt, epsilon;
+  };
+
+  Coefficients coefficients() const {
     const double t = static_cast<double>(state_.step_count);
     const double bias_correction1 = 1.0 - std::pow(options_.beta1, t);
     const double bias_correction2 = 1.0 - std::pow(options_.beta2, t);
-    const Scalar step_size = static_cast<Scalar>(options_.learning_rate / bias_correction1);
-    const Scalar bias_correction2_sqrt = static_cast<Scalar>(std::sqrt(bias_correction2));
-    const Scalar epsilon = static_cast<Scalar>(options_.epsilon);
+    Coefficients c;
+    c.beta1 = static_cast<Scalar>(options_.beta1);
+    c.beta2 = static_cast<Scalar>(options_.beta2);
+    c.one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
+    c.one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
+    c.weight_decay = static_cast<Scalar>(options_.weight_decay);
+    c.step_size = static_cast<Scalar>(options_.learning_rate / bias_correction1);
+    c.bias_correction2_sqrt = static_cast<Scalar>(std::sqrt(bias_correction2));
+    c.epsilon = static_cast<Scalar>(options_.epsilon);
+    return c;
+  }
+
+  // `g` is an array expression evaluated entry by entry: weight decay costs no temporary vector.
+  template <class Gradient>
+  void update_moments(const Coefficients& c, Index begin, Index count, const Eigen::ArrayBase<Gradient>& g) {
+    auto m = state_.first_moment.segment(begin, count).array();
+    auto v = state_.second_moment.segment(begin, count).array();
+    m = c.beta1 * m + c.one_minus_beta1 * g;
+    v = c.beta2 * v + c.one_minus_beta2 * g * g;
+    if (options_.amsgrad) {
+      auto v_max = state_.max_second_moment.segment(begin, count).array();
+      v_max = v_max.max(v);
+    }
+  }
+
+  template <class Parameters>
+  void update_parameters(const Coefficients& c, Index begin, Index count, Parameters&& parameters) {
     const Vector<Scalar>& second_moment = options_.amsgrad ? state_.max_second_moment : state_.second_moment;
-    parameters.array() -=
-        step_size * state_.first_moment.array() / (second_moment.array().sqrt() / bias_correction2_sqrt + epsilon);
+    parameters.array() -= c.step_size * state_.first_moment.segment(begin, count).array() /
+                          (second_moment.segment(begin, count).array().sqrt() / c.bias_correction2_sqrt + c.epsilon);
   }
 
   Options options_;

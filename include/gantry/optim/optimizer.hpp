@@ -2,6 +2,7 @@
 #pragma once
 /// The optimizer interface: a skeleton to copy, a detection trait, and a check naming each missing member.
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "gantry/core/check.hpp"
 #include "gantry/core/detect.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 
 namespace gantry::optim {
@@ -144,8 +146,14 @@ inline void check_step_sizes(std::string_view where, Index state_size, Index par
 template <class Scalar>
 void check_gradient_finite(std::string_view where, const Eigen::Ref<const Vector<Scalar>>& gradient) {
   // x * 0 is 0 for every finite x and NaN for an infinity or a NaN, so one vectorized sum tests every entry
-  // (Eigen's allFinite() reduces with a scalar loop, as slow here as the optimizer step itself).
-  if ((gradient.array() * Scalar(0)).sum() == Scalar(0)) return;
+  // (Eigen's allFinite() reduces with a scalar loop, as slow here as the optimizer step itself). Segments of the
+  // gradient are tested on the pool's threads; any order of them gives the same answer.
+  std::atomic<bool> all_finite{true};
+  gantry::detail::run_segments(gradient.size(), 2, [&](Index begin, Index count) {
+    if ((gradient.segment(begin, count).array() * Scalar(0)).sum() != Scalar(0))
+      all_finite.store(false, std::memory_order_relaxed);
+  });
+  if (all_finite.load(std::memory_order_relaxed)) return;
   for (Index i = 0; i < gradient.size(); ++i)
     if (!std::isfinite(static_cast<double>(gradient[i])))
       throw DivergenceError(

@@ -8,6 +8,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/optim/optimizer.hpp"
 
@@ -95,12 +96,17 @@ class Rmsprop {
     optim::detail::check_step_count_room(where, state_.step_count);
     if (state_.parameter_count == 0) reset(parameters.size());
 
-    if (options_.weight_decay != 0) {
-      const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
-      update(parameters, gradient.array() + weight_decay * parameters.array());
-    } else {
-      update(parameters, gradient.array());
-    }
+    // Entry by entry, so segments of the vector run on the pool's threads (the same bits for any split).
+    gantry::detail::run_segments(parameters.size(), entry_work, [&](Index begin, Index count) {
+      auto p = parameters.segment(begin, count);
+      const auto g = gradient.segment(begin, count);
+      if (options_.weight_decay != 0) {
+        const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
+        update(begin, count, p, g.array() + weight_decay * p.array());
+      } else {
+        update(begin, count, p, g.array());
+      }
+    });
     ++state_.step_count;
   }
 
@@ -127,34 +133,38 @@ class Rmsprop {
  private:
   bool uses_momentum() const { return options_.momentum > 0; }
 
+  /// Operations per entry of a step (sizes its segments for the pool).
+  static constexpr double entry_work = 10;
+
   // `g` is an array expression evaluated entry by entry inside each assignment; the denominator is
   // recomputed inside the final assignment rather than stored, so no temporary vector is allocated.
-  template <class Gradient>
-  void update(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::ArrayBase<Gradient>& g) {
+  // Entries [begin, begin + count).
+  template <class Parameters, class Gradient>
+  void update(Index begin, Index count, Parameters& parameters, const Eigen::ArrayBase<Gradient>& g) {
     const Scalar alpha = static_cast<Scalar>(options_.alpha);
     const Scalar one_minus_alpha = static_cast<Scalar>(1.0 - options_.alpha);
-    Vector<Scalar>& square_average = state_.square_average;
+    auto square_average = state_.square_average.segment(begin, count);
     square_average.array() = alpha * square_average.array() + one_minus_alpha * g * g;
 
     if (options_.centered) {
-      Vector<Scalar>& gradient_average = state_.gradient_average;
+      auto gradient_average = state_.gradient_average.segment(begin, count);
       gradient_average.array() = alpha * gradient_average.array() + one_minus_alpha * g;
       // v >= m^2 in exact arithmetic (Cauchy-Schwarz on the same weights); the clamp only removes a
       // rounding-level negative that would otherwise turn into a NaN.
-      finish(parameters, g,
+      finish(begin, count, parameters, g,
              (square_average.array() - gradient_average.array().square()).max(Scalar(0)).sqrt() + epsilon());
     } else {
-      finish(parameters, g, square_average.array().sqrt() + epsilon());
+      finish(begin, count, parameters, g, square_average.array().sqrt() + epsilon());
     }
   }
 
-  template <class Gradient, class Denominator>
-  void finish(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::ArrayBase<Gradient>& g,
+  template <class Parameters, class Gradient, class Denominator>
+  void finish(Index begin, Index count, Parameters& parameters, const Eigen::ArrayBase<Gradient>& g,
               const Eigen::ArrayBase<Denominator>& root_mean_square) {
     const Scalar learning_rate = static_cast<Scalar>(options_.learning_rate);
     if (uses_momentum()) {
       const Scalar momentum = static_cast<Scalar>(options_.momentum);
-      Vector<Scalar>& buffer = state_.momentum_buffer;
+      auto buffer = state_.momentum_buffer.segment(begin, count);
       buffer.array() = momentum * buffer.array() + g / root_mean_square;
       parameters.array() -= learning_rate * buffer.array();
     } else {

@@ -8,6 +8,7 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
+#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/optim/optimizer.hpp"
 
@@ -90,12 +91,17 @@ class Sgd {
     optim::detail::check_step_count_room(where, state_.step_count);
     if (state_.parameter_count == 0) reset(parameters.size());
 
-    if (options_.weight_decay != 0) {
-      const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
-      update(parameters, gradient.array() + weight_decay * parameters.array());
-    } else {
-      update(parameters, gradient.array());
-    }
+    // Entry by entry, so segments of the vector run on the pool's threads (the same bits for any split).
+    gantry::detail::run_segments(parameters.size(), entry_work, [&](Index begin, Index count) {
+      auto p = parameters.segment(begin, count);
+      const auto g = gradient.segment(begin, count);
+      if (options_.weight_decay != 0) {
+        const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
+        update(begin, count, p, g.array() + weight_decay * p.array());
+      } else {
+        update(begin, count, p, g.array());
+      }
+    });
     ++state_.step_count;
   }
 
@@ -119,17 +125,20 @@ class Sgd {
  private:
   bool uses_momentum() const { return options_.momentum != 0; }
 
+  /// Operations per entry of a step (sizes its segments for the pool).
+  static constexpr double entry_work = 4;
+
   // `g` is an array expression (the gradient, plus weight decay when there is some), evaluated once per
-  // entry inside each assignment: no temporary vector, so no allocation.
-  template <class Gradient>
-  void update(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::ArrayBase<Gradient>& g) {
+  // entry inside each assignment: no temporary vector, so no allocation. Entries [begin, begin + count).
+  template <class Parameters, class Gradient>
+  void update(Index begin, Index count, Parameters& parameters, const Eigen::ArrayBase<Gradient>& g) {
     const Scalar learning_rate = static_cast<Scalar>(options_.learning_rate);
     if (!uses_momentum()) {
       parameters.array() -= learning_rate * g;
       return;
     }
     const Scalar momentum = static_cast<Scalar>(options_.momentum);
-    Vector<Scalar>& buffer = state_.momentum_buffer;
+    auto buffer = state_.momentum_buffer.segment(begin, count);
     if (state_.step_count == 0) {
       buffer.array() = g;
     } else {

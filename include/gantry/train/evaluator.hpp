@@ -25,7 +25,9 @@ namespace gantry::train {
 /// Generator step: no critic parameter gradient is formed, only the critic's input adjoint.
 /// Consensus: v = (grad_D L_D, grad_G L_G) of the objective, then J^T v as two Hessian-vector products.
 /// Threads: a step splits its batch into shares of samples (Share), each running every pass of the step on its
-/// own tapes; they meet only where the whole batch is needed (penalties, v, the sums).
+/// own tapes; they meet only where the whole batch is needed (penalties, v, the sums). There are several shares per
+/// thread (SplitOptions), claimed one at a time from core/share_pool.hpp's pool, so a thread the OS runs less
+/// often takes fewer; each share's partial gradient has its own buffer, added in share order.
 template <class Policy, class Scalar>
 class Evaluator {
  public:
@@ -150,15 +152,18 @@ class Evaluator {
     nn::Tape<Scalar> generator_step_tape, critic_step_tape;  ///< consensus: the generator's side
     Matrix<Scalar> critic_input, fake;
     Matrix<Scalar> consensus_input;  ///< [real | fake]: apart from critic_input, whose width a penalty may change
-    /// Shares after the first: their parts of the gradients (the first share writes the caller's). One slot per
-    /// gradient, each keeping its size, so that steps of both players allocate nothing once sized.
-    std::array<Vector<Scalar>, 4> gradients;
+    /// Shares after the first: their parts of the gradients (the first share writes the caller's). Two slots, as
+    /// consensus forms two gradients at once; each grows to the largest player's parameter count and is used from
+    /// its start, so that steps of both players allocate nothing once sized, and a share holds at most two
+    /// parameter vectors however many shares a step has.
+    std::array<Vector<Scalar>, 2> gradients;
     Scalar loss = 0, real_sum = 0, fake_sum = 0, generator_loss = 0;
     Index first = 0, count = 0;  ///< the samples of the batch this share holds
   };
 
-  /// Splits a batch of b samples into shares for thread_count() threads (one share when the step is too small to
-  /// pay for a hand-off; then its passes may still split themselves). `critic_columns` critic columns per sample.
+  /// Splits a batch of b samples into shares for thread_count() threads, several per thread (one share when the step
+  /// is too small to pay for a hand-off; then its passes may still split themselves). `critic_columns` critic
+  /// columns per sample. The count depends on the sizes, thread_count() and SplitOptions only, never on timing.
   int plan_shares(const Mlp& generator, const Mlp& critic, Index b, Index critic_columns) {
     // Multiply-adds per sample: G's forward and backward, D's forward and (about) twice that in reverse.
     const double work = 2 * generator.multiply_adds_per_sample() +
@@ -172,19 +177,23 @@ class Evaluator {
     return n;
   }
 
-  static constexpr std::size_t critic_slot = 0, generator_slot = 1, consensus_critic_slot = 2,
-                               consensus_generator_slot = 3;
+  /// The slots of Share::gradients: a pass forming one gradient uses the first; consensus, which forms the two
+  /// players' at once, both (its first-order pair is summed before its Hessian-vector pair reuses them).
+  static constexpr std::size_t first_slot = 0, second_slot = 1;
 
   /// Where share i writes its part of `gradient`: the caller's vector for the first share, else its own `slot`.
   Scalar* share_gradient(int i, std::size_t slot, Vector<Scalar>& gradient) {
     if (i == 0) return gradient.data();
     Vector<Scalar>& part = shares_[i].gradients[slot];
-    part.resize(gradient.size());
+    if (part.size() < gradient.size()) part.resize(gradient.size());
     return part.data();
   }
 
+  /// gradient += the other shares' parts, in share order (split over the pool by segments of the vector).
   void add_share_gradients(int n, std::size_t slot, Vector<Scalar>& gradient) const {
-    for (int i = 1; i < n; ++i) gradient += shares_[i].gradients[slot];
+    gantry::detail::add_parts(gradient.data(), gradient.size(), n - 1, [&](int k) {
+      return shares_[static_cast<std::size_t>(k) + 1].gradients[slot].data();
+    });
   }
 
   /// The critic's objective loss and, when `with_objective`, its adjoints on the output; then the penalties.
@@ -229,7 +238,7 @@ class Evaluator {
       }
       critic_objective(policy, s, local.real, local.fake, inv_b, with_objective);
       if (local.interpolates >= 0) s.critic_tape.output_adjoint().middleCols(local.interpolates, m).setZero();
-      Scalar* target = share_gradient(i, critic_slot, gradient);
+      Scalar* target = share_gradient(i, first_slot, gradient);
       if (local.penalized > 0) {
         s.critic_tape.output_tangent_adjoint().setOnes();
         // Interpolates carry no objective: with a piecewise-linear critic their primal adjoints stay 0.
@@ -252,7 +261,7 @@ class Evaluator {
         reverse_share(i);
       });
     }
-    add_share_gradients(n, critic_slot, gradient);
+    add_share_gradients(n, first_slot, gradient);
     sum_critic_values(n, inv_b, values);
     return values;
   }
@@ -342,9 +351,9 @@ class Evaluator {
       Share& s = shares_[i];
       critic.forward(generate(generator, batch, s.first, s.count, s.generator_tape, s.fake), s.critic_tape);
       s.loss = generator_objective_gradient(policy, generator, critic, s.generator_tape, s.critic_tape, s.count, inv_b,
-                                            share_gradient(i, generator_slot, gradient));
+                                            share_gradient(i, first_slot, gradient));
     });
-    add_share_gradients(n, generator_slot, gradient);
+    add_share_gradients(n, first_slot, gradient);
     Scalar loss = 0;
     for (int i = 0; i < n; ++i) loss += shares_[i].loss;
     Values<Scalar> values;
@@ -408,15 +417,15 @@ class Evaluator {
       s.consensus_input.rightCols(m) = fake;
       critic.forward(s.consensus_input, s.critic_tape, 2 * m);
       critic_objective(policy, s, 0, m, inv_b, true);
-      critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, critic_slot, critic_gradient), false, false);
+      critic.backward_core(s.critic_tape, 0, 2 * m, share_gradient(i, first_slot, critic_gradient), false, false);
       generator.forward_from(s.generator_tape, 0, m, s.generator_step_tape, m);
       critic.forward_from(s.critic_tape, m, m, s.critic_step_tape, m);
       s.generator_loss = generator_objective_gradient(policy, generator, critic, s.generator_step_tape,
                                                       s.critic_step_tape, m, inv_b,
-                                                      share_gradient(i, generator_slot, generator_gradient));
+                                                      share_gradient(i, second_slot, generator_gradient));
     });
-    add_share_gradients(n, critic_slot, critic_gradient);
-    add_share_gradients(n, generator_slot, generator_gradient);
+    add_share_gradients(n, first_slot, critic_gradient);
+    add_share_gradients(n, second_slot, generator_gradient);
     Values<Scalar> values;
     sum_critic_values(n, inv_b, values);
     Scalar generator_loss = 0;
@@ -454,7 +463,7 @@ class Evaluator {
         s.critic_tape.output_adjoint().rightCols(m) += s.critic_step_tape.output_adjoint();
         s.critic_step_tape.output_adjoint().setZero();
       }
-      Scalar* critic_part = share_gradient(i, consensus_critic_slot, consensus_critic_part_);
+      Scalar* critic_part = share_gradient(i, first_slot, consensus_critic_part_);
       critic.reverse_tangent_core(s.critic_tape, critic_part, false, true, 0, true);
       // With the primal seeds merged, H_{L_G}'s critic reverse has only its tangent stream: zero primal adjoints.
       critic.reverse_tangent_core(s.critic_step_tape, critic_part, true, true, merge_critic_primal ? m : 0, true);
@@ -462,11 +471,11 @@ class Evaluator {
           s.critic_step_tape.input_adjoint() + s.critic_tape.input_adjoint().rightCols(m);
       s.generator_step_tape.output_tangent_adjoint() = s.critic_step_tape.input_tangent_adjoint();
       generator.reverse_tangent_core(s.generator_step_tape,
-                                     share_gradient(i, consensus_generator_slot, consensus_generator_part_), false,
+                                     share_gradient(i, second_slot, consensus_generator_part_), false,
                                      false, 0, true);
     });
-    add_share_gradients(n, consensus_critic_slot, consensus_critic_part_);
-    add_share_gradients(n, consensus_generator_slot, consensus_generator_part_);
+    add_share_gradients(n, first_slot, consensus_critic_part_);
+    add_share_gradients(n, second_slot, consensus_generator_part_);
     critic_gradient += gamma * consensus_critic_part_;
     generator_gradient += gamma * consensus_generator_part_;
 

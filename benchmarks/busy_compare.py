@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""gantry against PyTorch on a quiet machine and with one core taken by a busy loop, side by side.
+
+For every round, width and preset: gantry's training benchmark and torch_reference.py (each at every thread
+setting given, the fastest kept, as compare.py does), first with nothing else running, then again while a busy
+loop this script starts holds one core (pinned to the last CPU unless --unpinned), stopped right after. Best of
+the rounds for each cell and mode. Prints both tables and, per cell, the loaded ratio as a fraction of the quiet
+one (issue 17's target: at least 80 % at every cell).
+
+Run it on a machine nothing else is using: the quiet table is only quiet if the machine is. The load average
+before the first run is printed, and a warning when it is above 0.5.
+
+  /usr/bin/python3 benchmarks/busy_compare.py --build-dir build --rounds 3 --seconds 1.5 --json busy.json
+  /usr/bin/python3 benchmarks/busy_compare.py --build-dir build --rounds 1 --seconds 0.2 --widths 64  # a smoke test
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import compare  # noqa: E402  (gantry_run, torch_run: one run of each, in its own process)
+
+PRESETS = ["Vanilla", "WganGp"]
+WIDTHS = [64, 128, 512]
+
+
+class BusyLoop:
+    """One process spinning on one core (pinned to `cpu` when given) from start() to stop()."""
+
+    def __init__(self, cpu):
+        self.cpu = cpu
+        self.process = None
+
+    def start(self):
+        def pin():
+            if self.cpu is not None:
+                os.sched_setaffinity(0, {self.cpu})
+
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=pin,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        time.sleep(0.2)  # let it reach its core before the measured run starts
+        if self.process.poll() is not None:
+            sys.exit("busy_compare.py: the busy loop exited at once")
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+def best_runs(build_dir, preset, width, seconds, thread_counts, torch_configs):
+    """Every thread setting of each library once; the fastest run of each."""
+    gantry_best = None
+    for threads in thread_counts:
+        g = compare.gantry_run(build_dir, preset, width, seconds, dict(os.environ, OMP_NUM_THREADS=str(threads)))
+        g["threads"] = threads
+        if gantry_best is None or g["iterations_per_second"] > gantry_best["iterations_per_second"]:
+            gantry_best = g
+    torch_best = None
+    for config in torch_configs:
+        intra, blas = (int(x) for x in config.split("x"))
+        t = compare.torch_run(preset, width, seconds, intra, blas, dict(os.environ))
+        if torch_best is None or t["iterations_per_second"] > torch_best["iterations_per_second"]:
+            torch_best = t
+    return gantry_best, torch_best
+
+
+def keep_best(best, key, new):
+    old = best.get(key)
+    if old is None or new["iterations_per_second"] > old["iterations_per_second"]:
+        best[key] = new
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", default="build", help="a build with the benchmarks (gantry_training_benchmark)")
+    parser.add_argument("--presets", nargs="+", default=PRESETS, choices=compare.PRESETS)
+    parser.add_argument("--widths", nargs="+", type=int, default=WIDTHS)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the best of each cell and mode is kept")
+    parser.add_argument("--seconds", type=float, default=1.5, help="timed seconds per run")
+    parser.add_argument("--threads", type=int, nargs="+", default=[os.cpu_count(), 1],
+                        help="gantry's thread counts to try (OMP_NUM_THREADS); the fastest is kept in each mode")
+    parser.add_argument("--torch-configs", nargs="+", default=[f"1x{os.cpu_count()}", "1x1"],
+                        help="PyTorch threadings to try, each INTRAxBLAS; the fastest is kept in each mode")
+    parser.add_argument("--load-cpu", type=int, default=os.cpu_count() - 1,
+                        help="the CPU the busy loop is pinned to (default: the last one)")
+    parser.add_argument("--unpinned", action="store_true", help="let the OS place the busy loop")
+    parser.add_argument("--json", help="also write every best run to this file")
+    args = parser.parse_args()
+
+    load_average = os.getloadavg()[0]
+    print(f"load average before the first run: {load_average:.2f}"
+          + ("  (WARNING: the machine is not quiet; the quiet table will not be either)" if load_average > 0.5 else ""),
+          file=sys.stderr, flush=True)
+    busy = BusyLoop(None if args.unpinned else args.load_cpu)
+    best = {"quiet": ({}, {}), "loaded": ({}, {})}  # mode -> (gantry, pytorch), keyed by (preset, width)
+    start = time.time()
+    try:
+        for round_index in range(args.rounds):
+            for width in args.widths:
+                for preset in args.presets:
+                    key = (preset, width)
+                    line = []
+                    for mode in ("quiet", "loaded"):
+                        if mode == "loaded":
+                            busy.start()
+                        try:
+                            g, t = best_runs(args.build_dir, preset, width, args.seconds, args.threads,
+                                             args.torch_configs)
+                        finally:
+                            busy.stop()
+                        keep_best(best[mode][0], key, g)
+                        keep_best(best[mode][1], key, t)
+                        line.append(f"{mode} gantry {g['iterations_per_second']:.2f}/s ({g['threads']} threads) "
+                                    f"pytorch {t['iterations_per_second']:.2f}/s "
+                                    f"({t['intra_op_threads']}x{t['blas_threads']})")
+                    print(f"round {round_index + 1}/{args.rounds} {preset:>8} {width:>4}: " + "; ".join(line),
+                          file=sys.stderr, flush=True)
+    finally:
+        busy.stop()
+
+    where = "unpinned" if args.unpinned else f"pinned to CPU {args.load_cpu}"
+    print(f"{args.rounds} rounds, {args.seconds} s per run, best kept; gantry threads tried "
+          f"{', '.join(map(str, args.threads))}, PyTorch (intra-op x BLAS) {', '.join(args.torch_configs)}; "
+          f"loaded: one busy-loop process {where}; load average before {load_average:.2f}; "
+          f"{time.time() - start:.0f} s")
+    rows = []
+    for mode in ("quiet", "loaded"):
+        print()
+        print(f"{mode}:")
+        print()
+        print("| preset | width | gantry it/s | threads | PyTorch it/s | PyTorch threads | ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for width in args.widths:
+            for preset in args.presets:
+                g, t = best[mode][0][(preset, width)], best[mode][1][(preset, width)]
+                ratio = g["iterations_per_second"] / t["iterations_per_second"]
+                print(f"| {preset} | {width} | {g['iterations_per_second']:.2f} | {g['threads']} | "
+                      f"{t['iterations_per_second']:.2f} | {t['intra_op_threads']}x{t['blas_threads']} | "
+                      f"{ratio:.2f}x |")
+                rows.append({"mode": mode, "preset": preset, "width": width, "gantry": g, "pytorch": t,
+                             "ratio": ratio})
+    print()
+    print("loaded ratio / quiet ratio (target >= 80 %):")
+    print()
+    print("| preset | width | quiet ratio | loaded ratio | kept | gantry kept | PyTorch kept |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for width in args.widths:
+        for preset in args.presets:
+            key = (preset, width)
+            quiet_g, quiet_t = best["quiet"][0][key], best["quiet"][1][key]
+            loaded_g, loaded_t = best["loaded"][0][key], best["loaded"][1][key]
+            quiet_ratio = quiet_g["iterations_per_second"] / quiet_t["iterations_per_second"]
+            loaded_ratio = loaded_g["iterations_per_second"] / loaded_t["iterations_per_second"]
+            print(f"| {preset} | {width} | {quiet_ratio:.2f}x | {loaded_ratio:.2f}x | "
+                  f"**{100 * loaded_ratio / quiet_ratio:.0f} %** | "
+                  f"{100 * loaded_g['iterations_per_second'] / quiet_g['iterations_per_second']:.0f} % | "
+                  f"{100 * loaded_t['iterations_per_second'] / quiet_t['iterations_per_second']:.0f} % |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
+                       "torch_configs": args.torch_configs, "load": where, "load_average_before": load_average},
+                      f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

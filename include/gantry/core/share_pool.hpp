@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// The thread pool that runs a split pass, step or vector update, and how such a job is cut into pieces.
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "gantry/core/threads.hpp"
+#include "gantry/core/types.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+#endif
+
+#ifdef GANTRY_USE_OPENBLAS
+// OpenBLAS's thread count is process-wide; a split job sets it to 1 while its pieces run (SingleThreadedProducts).
+extern "C" {
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+}
+#endif
+
+// ---- The contract ----
+//
+// A job is `pieces` calls body(i, pieces), i in [0, pieces), that may run in any order and on any thread:
+// run_shares() runs them on the calling thread and the pool's helper threads, each thread claiming the next
+// unclaimed piece from a counter until none is left, and returns when every piece has run. So a thread the OS
+// runs less often (another process on its core) simply claims fewer pieces. Results must not depend on which
+// thread ran a piece: each piece writes only its own outputs (its columns of a tape, its own partial gradient),
+// and whatever adds pieces up does so in piece order afterwards (add_parts). Then a job's result depends on the
+// number of pieces only, which batch_shares() and vector_segments() derive from thread_count(), SplitOptions and
+// the job's size: the same bits on every run with the same settings.
+//
+// Who may call: any thread, at any time. The pool runs one job at a time; a thread that starts a job while
+// another thread's job holds the pool runs all its pieces itself (same pieces, same result, no waiting).
+// Nesting: inside a piece, running_share() is true, max_pass_threads() is 1, and a nested job runs on that thread
+// as a single piece (a training step's pieces run whole passes, whose own splitting then stays off). Inside an
+// OpenMP parallel region likewise.
+// Exceptions: a piece that throws does not end the process or leave the pool taken. The other pieces still run
+// (on the pool; run one after another on the calling thread, the first exception ends the job), and the calling
+// thread rethrows the first exception once all are done. What the job was computing is then unspecified, as
+// after an exception in any pass; a trainer's networks and optimizers are untouched, since it updates them only
+// from a finished step's gradients.
+// Thread counts: a job uses min(pieces, max_pass_threads()) threads, the calling thread included. Helper
+// threads are started on the first job that needs them (none when thread_count() stays 1), kept until the
+// process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and OpenBLAS run
+// single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
+
+namespace gantry::detail {
+
+/// True on a thread while it runs a piece of a split job: the jobs inside a piece stay on that thread.
+inline bool& running_share() {
+  thread_local bool running = false;
+  return running;
+}
+
+/// Threads a job started now on the calling thread may use: 1 inside a piece or an OpenMP parallel region.
+inline int max_pass_threads() {
+  if (running_share()) return 1;
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  return thread_count();
+}
+
+/// Pieces of a job that may be cut into at most `most` pieces and has `work` multiply-adds in all, for
+/// max_pass_threads() threads: up to SplitOptions::pieces_per_thread per thread, none below the minimum work.
+inline int plan_pieces(Index most, double work) {
+  const int threads = max_pass_threads();
+  if (threads <= 1) return 1;
+  const SplitOptions& options = split_options();
+  Index pieces = std::min<Index>(static_cast<Index>(threads) * options.pieces_per_thread, most);
+  if (options.min_work_per_piece > 0)
+    pieces = std::min<Index>(pieces, static_cast<Index>(work / options.min_work_per_piece));
+  return static_cast<int>(std::max<Index>(pieces, 1));
+}
+
+/// How many pieces (shares of its columns) a pass over `columns` samples of `work_per_column` multiply-adds
+/// is cut into. A split pass or step cuts its batch into contiguous shares, one per piece (share_begin).
+inline int batch_shares(Index columns, double work_per_column) {
+  return plan_pieces(columns / split_options().min_columns_per_piece,
+                     static_cast<double>(columns) * work_per_column);
+}
+
+/// Start of share `i` of `n` of the columns [first, first + count).
+inline Index share_begin(Index first, Index count, int i, int n) { return first + count * i / n; }
+
+/// Segments of a vector start at multiples of this many entries (64 bytes of float): every entry is then
+/// computed by the same vectorized code however the vector is cut, so an element-wise update gives the same
+/// bits for every segment count.
+constexpr Index segment_alignment = 16;
+
+/// How many segments an element-wise job over `size` entries of `work_per_entry` operations is cut into.
+inline int vector_segments(Index size, double work_per_entry) {
+  return plan_pieces(size / segment_alignment, static_cast<double>(size) * work_per_entry);
+}
+
+/// Start of segment `i` of `n` of the entries [0, size): a multiple of segment_alignment, or size.
+inline Index segment_begin(Index size, int i, int n) {
+  const Index blocks = (size + segment_alignment - 1) / segment_alignment;
+  return std::min(size, blocks * i / n * segment_alignment);
+}
+
+#ifdef _OPENMP
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+/// While alive, products on the calling thread run on that thread alone: neither Eigen (which reads this thread's
+/// OpenMP setting) nor OpenBLAS (EIGEN_USE_BLAS; its count is process-wide) threads inside a piece, where two
+/// pieces with two threads each would put four threads on two cores. The previous counts come back at the end.
+class SingleThreadedProducts {
+ public:
+  SingleThreadedProducts() : omp_threads_(omp_get_max_threads()) {
+    omp_set_num_threads(1);
+#ifdef GANTRY_USE_OPENBLAS
+    blas_threads_ = openblas_get_num_threads();
+    if (blas_threads_ > 1) openblas_set_num_threads(1);
+#endif
+  }
+  ~SingleThreadedProducts() {
+    omp_set_num_threads(omp_threads_);
+#ifdef GANTRY_USE_OPENBLAS
+    if (blas_threads_ > 1) openblas_set_num_threads(blas_threads_);
+#endif
+  }
+  SingleThreadedProducts(const SingleThreadedProducts&) = delete;
+  SingleThreadedProducts& operator=(const SingleThreadedProducts&) = delete;
+
+ private:
+  int omp_threads_;
+  int blas_threads_ = 1;
+};
+
+/// Helper threads that run the pieces of a job alongside the calling thread (the contract above). Pieces are
+/// claimed one at a time from a counter tagged with the job's generation, so a piece runs exactly once, by
+/// whichever thread gets to it first.
+class SharePool {
+ public:
+  static SharePool& instance() {
+    static SharePool pool;
+    return pool;
+  }
+
+  SharePool(const SharePool&) = delete;
+  SharePool& operator=(const SharePool&) = delete;
+
+  ~SharePool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : helpers_) t.join();
+  }
+
+  /// Runs task(i) for every i in [0, pieces) on up to `threads` threads (the calling one included); returns when
+  /// all have run, or rethrows the first exception of one.
+  template <class Task>
+  void run(int pieces, int threads, Task& task) {
+    threads = std::min(threads, pieces);
+    if (threads <= 1 || !take(threads - 1)) {
+      for (int i = 0; i < pieces; ++i) task(i);
+      return;
+    }
+    std::exception_ptr failure;
+    {
+      // Restored before busy_ is released: OpenBLAS's count is shared with the next job of any thread.
+      const SingleThreadedProducts single_threaded;
+      task_ = &task;
+      call_ = [](void* t, int i) { (*static_cast<Task*>(t))(i); };
+      total_.store(pieces, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      active_helpers_.store(threads - 1, std::memory_order_relaxed);
+      const std::uint64_t generation = ++generation_;
+      claim_.store(generation << 32, std::memory_order_release);  // publishes the stores above
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        published_ = generation;
+      }
+      wake_.notify_all();
+      work(generation);
+      for (int spin = 0; done_.load(std::memory_order_acquire) < pieces; ++spin) {
+        if (spin < 4096)
+          spin_pause();
+        else
+          std::this_thread::yield();  // the helper holding the last piece may be waiting for this core
+      }
+      failure = std::exchange(failure_, nullptr);  // every piece is done: nobody writes failure_ now
+    }
+    busy_.store(false, std::memory_order_release);
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  /// Helper threads started so far (they live until the process exits).
+  int helper_count() const { return static_cast<int>(helpers_.size()); }
+
+ private:
+  SharePool() = default;
+
+  /// Takes the pool for one job with `helpers` helper threads (starting those it lacks). False when another job
+  /// holds it, or when no thread can be started (std::system_error): the job then runs on the calling thread.
+  bool take(int helpers) {
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    try {
+      while (static_cast<int>(helpers_.size()) < helpers) {
+        const int index = static_cast<int>(helpers_.size());
+        helpers_.emplace_back([this, index] { helper_loop(index); });
+      }
+    } catch (...) {
+      busy_.store(false, std::memory_order_release);
+      return false;
+    }
+    return true;
+  }
+
+  void work(std::uint64_t generation) {
+    std::uint64_t state = claim_.load(std::memory_order_acquire);
+    while ((state >> 32) == generation &&
+           static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
+      if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        try {
+          call_(task_, static_cast<int>(state & 0xffffffffu));
+        } catch (...) {
+          const std::lock_guard<std::mutex> lock(failure_mutex_);
+          if (!failure_) failure_ = std::current_exception();
+        }
+        done_.fetch_add(1, std::memory_order_release);
+        state = claim_.load(std::memory_order_acquire);
+      }
+    }
+  }
+
+  /// Helper `index` joins the jobs that ask for more than `index` helpers.
+  void helper_loop(int index) {
+    omp_set_num_threads(1);  // products inside a piece stay on this thread (OpenBLAS: see SingleThreadedProducts)
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::uint64_t generation = seen;
+      // Jobs follow each other closely within a training step: spin a little before sleeping.
+      for (int spin = 0; spin < 4000 && generation == seen; ++spin) {
+        generation = claim_.load(std::memory_order_acquire) >> 32;
+        if (generation == seen) spin_pause();
+      }
+      if (generation == seen) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || published_ != seen; });
+        if (stop_) return;
+        generation = published_;
+      }
+      seen = generation;
+      // Read after the generation (acquire): this job's count or a later job's, whose claims then fail in work().
+      if (index < active_helpers_.load(std::memory_order_relaxed)) work(generation);
+    }
+  }
+
+  std::vector<std::thread> helpers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::uint64_t published_ = 0;              ///< last generation announced (under mutex_)
+  std::uint64_t generation_ = 0;             ///< last generation started (the calling thread's)
+  std::atomic<std::uint64_t> claim_{0};      ///< generation << 32 | next unclaimed piece
+  std::atomic<int> total_{0};
+  std::atomic<int> done_{0};
+  std::atomic<int> active_helpers_{0};       ///< helpers the running job asked for
+  std::atomic<bool> busy_{false};
+  void* task_ = nullptr;
+  void (*call_)(void*, int) = nullptr;
+  std::mutex failure_mutex_;
+  std::exception_ptr failure_;  ///< the first exception of a piece of the running job
+};
+
+#endif  // _OPENMP
+
+/// Calls body(i, n) for every piece i of n = shares, on the calling thread and the pool's helpers (the contract
+/// at the top of this header).
+template <class Body>
+void run_shares(int shares, Body&& body) {
+  if (shares <= 1) {
+    body(0, 1);
+    return;
+  }
+#ifdef _OPENMP
+  struct RunningShare {
+    bool was = std::exchange(running_share(), true);
+    ~RunningShare() { running_share() = was; }
+  };
+  auto task = [&](int i) {
+    const RunningShare running;
+    body(i, shares);
+  };
+  SharePool::instance().run(shares, max_pass_threads(), task);
+#else
+  for (int i = 0; i < shares; ++i) body(i, shares);  // without OpenMP a planned job has one piece
+#endif
+}
+
+/// Calls body(begin, count) for every segment of the entries [0, size) of an element-wise job of
+/// `work_per_entry` operations an entry, split over the pool like a pass (segments of segment_alignment entries).
+template <class Body>
+void run_segments(Index size, double work_per_entry, Body&& body) {
+  run_shares(vector_segments(size, work_per_entry), [&](int i, int n) {
+    const Index begin = segment_begin(size, i, n);
+    const Index end = segment_begin(size, i + 1, n);
+    if (end > begin) body(begin, end - begin);
+  });
+}
+
+/// sum += part(0) + part(1) + ... + part(parts - 1), each of `size` entries: every entry is added up in this
+/// order however the entries are split over the threads, so the result is the same bits for every thread count
+/// and schedule (the pieces of a job add their partial gradients so).
+template <class Scalar, class PartAt>
+void add_parts(Scalar* sum, Index size, int parts, PartAt&& part_at) {
+  if (parts < 1) return;
+  run_segments(size, static_cast<double>(parts), [&](Index begin, Index count) {
+    VectorMap<Scalar> total(sum + begin, count);
+    for (int k = 0; k < parts; ++k) total += ConstVectorMap<Scalar>(part_at(k) + begin, count);
+  });
+}
+
+}  // namespace gantry::detail

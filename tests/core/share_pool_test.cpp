@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+// The pool that runs split jobs (core/share_pool.hpp): how jobs are cut into pieces, that every piece runs once,
+// exceptions, nesting, concurrent callers, sums that are the same bits under any schedule, and a slow thread that
+// takes fewer pieces. The threaded parts need OpenMP (without it thread_count() is 1 and every job one piece).
+
+#include <gantry/core/share_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "support/threads.hpp"
+
+using gantry::Index;
+using gantry::SplitOptions;
+using gantry::Vector;
+using gantry::test::contains;
+using gantry::test::ThreadCountScope;
+namespace detail = gantry::detail;
+
+namespace {
+
+/// Restores the split options a test found.
+struct SplitOptionsScope {
+  SplitOptions before = gantry::split_options();
+  ~SplitOptionsScope() { gantry::set_split_options(before); }
+};
+
+}  // namespace
+
+TEST_CASE("SplitOptions are validated, naming the field and the value", "[core][threads]") {
+  const SplitOptionsScope restore;
+  SplitOptions options;
+  REQUIRE_NOTHROW(options.validate());
+  options.pieces_per_thread = 0;
+  REQUIRE_THROWS_WITH(gantry::set_split_options(options), contains("SplitOptions.pieces_per_thread must be in [1, 64], given 0"));
+  options = {};
+  options.min_columns_per_piece = 0;
+  REQUIRE_THROWS_WITH(options.validate(), contains("SplitOptions.min_columns_per_piece must be >= 1, given 0"));
+  options = {};
+  options.min_work_per_piece = -1;
+  REQUIRE_THROWS_AS(options.validate(), gantry::OptionError);
+  options = {};
+  options.pieces_per_thread = 2;
+  gantry::set_split_options(options);
+  REQUIRE(gantry::split_options().pieces_per_thread == 2);
+}
+
+TEST_CASE("segments of a vector start at aligned entries and cover it exactly once", "[core][threads]") {
+  for (const Index size : {Index(0), Index(1), Index(15), Index(16), Index(17), Index(1000), Index(100003)}) {
+    for (int n = 1; n <= 9; ++n) {
+      INFO("size " << size << ", " << n << " segments");
+      REQUIRE(detail::segment_begin(size, 0, n) == 0);
+      REQUIRE(detail::segment_begin(size, n, n) == size);
+      for (int i = 0; i < n; ++i) {
+        const Index begin = detail::segment_begin(size, i, n);
+        CHECK(begin <= detail::segment_begin(size, i + 1, n));
+        CHECK((begin == size || begin % detail::segment_alignment == 0));
+      }
+    }
+  }
+}
+
+TEST_CASE("one thread plans one piece; more threads plan several per thread, within the minima", "[core][threads]") {
+  const ThreadCountScope restore_threads;
+  const SplitOptionsScope restore_split;
+  gantry::set_thread_count(1);
+  CHECK(detail::batch_shares(100000, 1e6) == 1);
+  CHECK(detail::vector_segments(1 << 20, 10) == 1);
+#ifdef _OPENMP
+  gantry::set_thread_count(2);
+  SplitOptions options;
+  options.pieces_per_thread = 4;
+  gantry::set_split_options(options);
+  CHECK(detail::batch_shares(256, 1e6) == 8);        // 4 per thread
+  CHECK(detail::batch_shares(64, 1e6) == 4);         // at least 16 columns a piece
+  CHECK(detail::batch_shares(256, 2e3) == 2);        // at least 2e5 multiply-adds a piece: 5.12e5 in all
+  CHECK(detail::batch_shares(256, 100) == 1);        // too small to hand off at all
+  CHECK(detail::vector_segments(1 << 20, 1) == 8);
+  CHECK(detail::vector_segments(40, 1e6) == 2);      // at least segment_alignment entries a segment
+  options.pieces_per_thread = 1;                     // one fixed piece per thread, as before pieces were balanced
+  gantry::set_split_options(options);
+  CHECK(detail::batch_shares(256, 1e6) == 2);
+  // Inside a piece a job stays on its thread, whatever the thread count.
+  gantry::set_thread_count(2);
+  options.pieces_per_thread = 4;
+  gantry::set_split_options(options);
+  std::atomic<int> inner_pieces{0}, outside_share{0};  // Catch's assertions belong on this thread only
+  detail::run_shares(2, [&](int, int) {
+    if (!detail::running_share()) ++outside_share;
+    inner_pieces += detail::batch_shares(100000, 1e6);
+  });
+  CHECK(outside_share == 0);
+  CHECK(inner_pieces == 2);
+  CHECK_FALSE(detail::running_share());
+#endif
+}
+
+#ifdef _OPENMP
+
+TEST_CASE("every piece of a job runs exactly once, on at most thread_count() threads", "[core][threads]") {
+  const ThreadCountScope restore;
+  // Start more helpers than the jobs below may use: a job must still keep to its own count.
+  gantry::set_thread_count(4);
+  detail::run_shares(8, [](int, int) { std::this_thread::sleep_for(std::chrono::milliseconds(1)); });
+  REQUIRE(detail::SharePool::instance().helper_count() >= 3);
+  for (const int threads : {2, 3}) {
+    gantry::set_thread_count(threads);
+    for (int repeat = 0; repeat < 50; ++repeat) {
+      constexpr int pieces = 13;
+      std::vector<std::atomic<int>> runs(pieces);
+      std::atomic<int> wrong_count{0};
+      std::mutex mutex;
+      std::set<std::thread::id> ids;
+      detail::run_shares(pieces, [&](int i, int n) {
+        if (n != pieces) ++wrong_count;
+        ++runs[static_cast<std::size_t>(i)];
+        const std::lock_guard<std::mutex> lock(mutex);
+        ids.insert(std::this_thread::get_id());
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      });
+      REQUIRE(wrong_count == 0);
+      for (int i = 0; i < pieces; ++i) REQUIRE(runs[static_cast<std::size_t>(i)] == 1);
+      REQUIRE(static_cast<int>(ids.size()) <= threads);
+    }
+  }
+}
+
+TEST_CASE("a piece's exception reaches the caller after every piece ran, and the pool keeps working",
+          "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  const int omp_before = omp_get_max_threads();
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::atomic<int> ran{0};
+    const auto job = [&](int i, int) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      ++ran;
+      if (i == 3) throw std::runtime_error("piece 3 failed");
+    };
+    REQUIRE_THROWS_WITH(detail::run_shares(8, job), contains("piece 3 failed"));
+    CHECK(ran == 8);  // the pool ran the other pieces before rethrowing
+    CHECK_FALSE(detail::running_share());
+    CHECK(omp_get_max_threads() == omp_before);  // the products' thread counts came back
+  }
+  // Not left taken: a helper still joins the next jobs.
+  const std::thread::id home = std::this_thread::get_id();
+  std::atomic<bool> helper_ran{false};
+  for (int attempt = 0; attempt < 200 && !helper_ran; ++attempt)
+    detail::run_shares(4, [&](int, int) {
+      if (std::this_thread::get_id() != home) helper_ran = true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+  CHECK(helper_ran);
+}
+
+TEST_CASE("a job inside a piece runs on that piece's thread", "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  std::atomic<int> wrong_thread{0}, nested_pieces{0}, threads_inside{0};
+  detail::run_shares(4, [&](int, int) {
+    threads_inside += detail::max_pass_threads();
+    const std::thread::id outer = std::this_thread::get_id();
+    detail::run_shares(5, [&](int, int) {
+      ++nested_pieces;
+      if (std::this_thread::get_id() != outer) ++wrong_thread;
+    });
+  });
+  CHECK(threads_inside == 4);  // one each
+  CHECK(nested_pieces == 20);
+  CHECK(wrong_thread == 0);
+}
+
+TEST_CASE("jobs started by two threads at once both complete", "[core][threads]") {
+  const ThreadCountScope restore;
+  std::atomic<long> total{0};
+  const auto caller = [&] {
+    gantry::set_thread_count(2);
+    for (int repeat = 0; repeat < 200; ++repeat) detail::run_shares(6, [&](int i, int) { total += i + 1; });
+  };
+  std::thread first(caller), second(caller);
+  first.join();
+  second.join();
+  CHECK(total == 2 * 200 * 21);
+}
+
+TEST_CASE("pieces' partial sums add up to the same bits under any schedule", "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  // Each piece sums its share of many terms into its own vector (float, so that the order of additions shows in
+  // the bits); add_parts then adds the pieces in piece order. Sleeps of varying length shuffle which thread
+  // runs which piece; the result must not move by a bit, and must equal the same pieces run one after another.
+  constexpr Index size = 5000, terms = 64;
+  constexpr int pieces = 8;
+  Vector<float> values(size * terms);
+  for (Index k = 0; k < values.size(); ++k) values[k] = static_cast<float>(std::sin(0.37 * static_cast<double>(k))) * 1e3f;
+  std::vector<Vector<float>> partial(pieces, Vector<float>(size));
+  const auto sum_pieces = [&](bool threaded, int seed) {
+    const auto piece = [&](int i, int n) {
+      partial[static_cast<std::size_t>(i)].setZero();
+      for (Index t = detail::share_begin(0, terms, i, n); t < detail::share_begin(0, terms, i + 1, n); ++t)
+        partial[static_cast<std::size_t>(i)] += values.segment(t * size, size);
+      std::this_thread::sleep_for(std::chrono::microseconds(((i * 7 + seed * 13) % 5) * 300));
+    };
+    if (threaded) {
+      detail::run_shares(pieces, piece);
+    } else {
+      for (int i = 0; i < pieces; ++i) piece(i, pieces);
+    }
+    Vector<float> total = partial[0];
+    detail::add_parts(total.data(), size, pieces - 1, [&](int k) { return partial[static_cast<std::size_t>(k) + 1].data(); });
+    return total;
+  };
+  const Vector<float> reference = sum_pieces(false, 0);
+  // Not vacuous: another order of the same additions gives other bits.
+  Vector<float> reversed = partial[pieces - 1];
+  for (int k = pieces - 2; k >= 0; --k) reversed += partial[static_cast<std::size_t>(k)];
+  CHECK(std::memcmp(reversed.data(), reference.data(), sizeof(float) * size) != 0);
+  for (int seed = 0; seed < 10; ++seed) {
+    INFO("seed " << seed);
+    const Vector<float> threaded = sum_pieces(true, seed);
+    CHECK(std::memcmp(threaded.data(), reference.data(), sizeof(float) * size) == 0);
+  }
+}
+
+TEST_CASE("a thread slowed down takes fewer pieces, and the others take the rest", "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  const std::thread::id home = std::this_thread::get_id();
+  // Pieces on the helper take 20 ms (as if another process held its core), on the calling thread 1 ms.
+  constexpr int pieces = 16;
+  int caller_pieces = 0, helper_pieces = 0;
+  for (int attempt = 0; attempt < 5 && helper_pieces == 0; ++attempt) {
+    std::atomic<int> on_caller{0}, on_helper{0};
+    detail::run_shares(pieces, [&](int, int) {
+      if (std::this_thread::get_id() == home) {
+        ++on_caller;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      } else {
+        ++on_helper;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    caller_pieces = on_caller;
+    helper_pieces = on_helper;
+  }
+  INFO("calling thread " << caller_pieces << " pieces, helper " << helper_pieces);
+  CHECK(caller_pieces + helper_pieces == pieces);
+  CHECK(helper_pieces >= 1);  // the helper did join
+  CHECK(caller_pieces >= 3 * helper_pieces);  // with fixed halves each would have run 8
+}
+
+#endif  // _OPENMP
