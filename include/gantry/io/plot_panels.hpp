@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-/// Figures of several panels in one SVG: curves with spread bands, log axes on x and y, histograms.
+/// Figures of several panels in one SVG: curves with spread bands, log axes on x and y, histograms, value surfaces
+/// (heat maps) with points on top.
+
+#include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
@@ -43,6 +46,30 @@ struct PanelBars {
   double opacity = 0.55;  ///< so that two histograms on one panel both stay visible
 };
 
+/// A value surface drawn under everything else of its panel, e.g. a critic's D(x) on a grid over the plane:
+/// `values` is an (nx x ny) grid of cells tiling `bounds`, entry (i, j) at the i-th cell along x and the j-th along y
+/// (the order of io::grid_cell_centers, so one batched forward pass on those centres reshapes into it). Coloured in
+/// `levels` bands between value_min and value_max (default: the grid's finite range), with a colour bar at the
+/// panel's right; non-finite cells are grey. The panel's axes span `bounds` unless their ends are fixed.
+struct PanelHeatmap {
+  Eigen::MatrixXd values;
+  PlotBounds bounds;
+  ColorMap color_map = ColorMap::viridis;
+  int levels = 12;  ///< a few bands read like contours and keep the file small (a path per band)
+  std::optional<double> value_min;
+  std::optional<double> value_max;
+};
+
+/// Points drawn as dots over the panel (e.g. samples over a value surface). Points outside the axes or not finite
+/// are not drawn, and the legend says how many.
+struct PanelPoints {
+  std::string name;  ///< empty: not in the legend
+  std::vector<double> x;
+  std::vector<double> y;
+  std::string color;  ///< empty: the panel's next palette colour
+  double radius = 1.8;
+};
+
 struct Panel {
   std::string title;
   std::string x_label;
@@ -53,6 +80,9 @@ struct Panel {
   std::vector<PanelBars> bars;
   /// Fix an end of an axis (in data units); otherwise it is fitted to the data with a margin.
   std::optional<double> x_min, x_max, y_min, y_max;
+  std::optional<PanelHeatmap> heatmap;
+  std::vector<PanelPoints> points;
+  bool equal_aspect = false;  ///< one unit of x as long as one of y (linear axes), as the plane deserves
 };
 
 struct PanelFigureOptions {
@@ -116,6 +146,41 @@ inline void check_panel(std::string_view where, std::size_t p, const Panel& pane
       throw OptionError(gantry::detail::message(where, ": panel ", p, " ('", panel.title, "') ", field, " is ", *v,
                                                 log ? "; expected finite and > 0 on a log axis" : "; expected finite"));
   };
+  for (std::size_t k = 0; k < panel.points.size(); ++k) {
+    const PanelPoints& points = panel.points[k];
+    if (points.x.size() != points.y.size())
+      throw ShapeError(gantry::detail::message(where, ": panel ", p, " ('", panel.title, "') points ", k, " ('",
+                                               points.name, "') have ", points.x.size(), " x values for ",
+                                               points.y.size(), " y values"));
+    if (!(std::isfinite(points.radius) && points.radius > 0.0))
+      throw OptionError(gantry::detail::message(where, ": panel ", p, " ('", panel.title, "') points ", k, " ('",
+                                                points.name, "') radius is ", points.radius,
+                                                "; expected finite and > 0"));
+  }
+  if (panel.heatmap) {
+    const PanelHeatmap& h = *panel.heatmap;
+    const auto fail = [&](auto&&... what) {
+      throw OptionError(gantry::detail::message(where, ": panel ", p, " ('", panel.title, "') heatmap ", what...));
+    };
+    if (h.values.rows() < 1 || h.values.cols() < 1)
+      throw ShapeError(gantry::detail::message(where, ": panel ", p, " ('", panel.title, "') heatmap values is ",
+                                               gantry::detail::shape_string(h.values.rows(), h.values.cols()),
+                                               "; expected a grid of at least 1x1"));
+    const PlotBounds& b = h.bounds;
+    if (!(std::isfinite(b.x_min) && std::isfinite(b.x_max) && std::isfinite(b.y_min) && std::isfinite(b.y_max) &&
+          b.x_max > b.x_min && b.y_max > b.y_min))
+      fail("bounds are [", b.x_min, ", ", b.x_max, "] x [", b.y_min, ", ", b.y_max,
+           "]; expected finite, x_max > x_min and y_max > y_min");
+    if (h.levels < 1 || h.levels > 256) fail("levels is ", h.levels, "; expected in [1, 256]");
+    if (h.value_min && !std::isfinite(*h.value_min)) fail("value_min is ", *h.value_min, "; expected finite");
+    if (h.value_max && !std::isfinite(*h.value_max)) fail("value_max is ", *h.value_max, "; expected finite");
+    if (h.value_min && h.value_max && !(*h.value_max > *h.value_min))
+      fail("value_max is ", *h.value_max, "; expected > value_min (", *h.value_min, ")");
+    if (panel.log_x || panel.log_y) fail("needs linear axes; log_x or log_y is set");
+  }
+  if (panel.equal_aspect && (panel.log_x || panel.log_y))
+    throw OptionError(gantry::detail::message(where, ": panel ", p, " ('", panel.title,
+                                              "') equal_aspect needs linear axes; log_x or log_y is set"));
   check_fixed("x_min", panel.x_min, panel.log_x);
   check_fixed("x_max", panel.x_max, panel.log_x);
   check_fixed("y_min", panel.y_min, panel.log_y);
@@ -141,12 +206,105 @@ inline Range axis_range(Range data, bool log, const std::optional<double>& fixed
   return data;
 }
 
+inline constexpr double colorbar_gap = 10.0;
+inline constexpr double colorbar_width = 10.0;
+inline constexpr const char* heatmap_non_finite_color = "#bdbdbd";
+
 inline SvgAttributes stroke_style(const std::string& color, double width, LineStyle style) {
   SvgAttributes a;
   a.set("fill", "none").set("stroke", color).set("stroke-width", width).set("stroke-linejoin", "round");
   if (style == LineStyle::dashed) a.set("stroke-dasharray", "6 4");
   if (style == LineStyle::dotted) a.set("stroke-dasharray", "1.5 3").set("stroke-linecap", "round");
   return a;
+}
+
+/// The colour range of a heat map: the fixed ends, else the grid's finite values, widened when they are all equal.
+inline Range heatmap_value_range(const PanelHeatmap& h) {
+  Range r;
+  for (Index j = 0; j < h.values.cols(); ++j)
+    for (Index i = 0; i < h.values.rows(); ++i)
+      if (std::isfinite(h.values(i, j))) r.add(h.values(i, j));
+  if (r.empty()) r = Range{0.0, 1.0};
+  if (h.value_min) r.lo = *h.value_min;
+  if (h.value_max) r.hi = *h.value_max;
+  if (!(r.hi > r.lo)) {  // a constant surface, or one fixed end beyond the data: still a colour bar
+    const double pad = r.lo == 0.0 ? 0.5 : 0.05 * std::fabs(r.lo);
+    if (h.value_max && !h.value_min) r.lo = r.hi - 2.0 * pad;
+    else if (h.value_min && !h.value_max) r.hi = r.lo + 2.0 * pad;
+    else {
+      r.lo -= pad;
+      r.hi += pad;
+    }
+  }
+  return r;
+}
+
+/// The band of `v` among `levels` equal bands of [lo, hi] (values beyond go to the end bands); -1 if not finite.
+inline int heatmap_band(double v, const Range& range, int levels) {
+  if (!std::isfinite(v)) return -1;
+  const double t = (v - range.lo) / (range.hi - range.lo);
+  return std::clamp(static_cast<int>(std::floor(t * levels)), 0, levels - 1);
+}
+
+/// The cells as one path per colour band: each row's runs of equal band are one rectangle, so a surface of a few
+/// bands costs a few bytes per run rather than an element per cell. Crisp edges: no anti-aliased seams between
+/// neighbouring bands.
+inline void draw_heatmap_cells(SvgDocument& doc, const PanelHeatmap& h, const Range& range, const AxisScale& x_scale,
+                               const AxisScale& y_scale, double left, double right, double top, double bottom) {
+  const Index nx = h.values.rows(), ny = h.values.cols();
+  const double dx = (h.bounds.x_max - h.bounds.x_min) / static_cast<double>(nx);
+  const double dy = (h.bounds.y_max - h.bounds.y_min) / static_cast<double>(ny);
+  const auto px = [&](double v) { return std::clamp(x_scale(v), left, right); };
+  const auto py = [&](double v) { return std::clamp(y_scale(v), top, bottom); };
+  constexpr int cell_decimals = 1;  // a tenth of a pixel is finer than any screen
+  std::vector<SvgPath> bands(static_cast<std::size_t>(h.levels) + 1, SvgPath(cell_decimals));  // last: non-finite
+  for (Index j = 0; j < ny; ++j) {
+    const double y0 = py(h.bounds.y_min + static_cast<double>(j + 1) * dy);
+    const double y1 = py(h.bounds.y_min + static_cast<double>(j) * dy);
+    Index begin = 0;
+    while (begin < nx) {
+      const int band = heatmap_band(h.values(begin, j), range, h.levels);
+      Index end = begin + 1;
+      while (end < nx && heatmap_band(h.values(end, j), range, h.levels) == band) ++end;
+      const double x0 = px(h.bounds.x_min + static_cast<double>(begin) * dx);
+      const double x1 = px(h.bounds.x_min + static_cast<double>(end) * dx);
+      if (x1 > x0 && y1 > y0)
+        bands[band < 0 ? bands.size() - 1 : static_cast<std::size_t>(band)]
+            .move_to(x0, y0).line_to(x1, y0).line_to(x1, y1).line_to(x0, y1).close();
+      begin = end;
+    }
+  }
+  doc.begin_group(SvgAttributes().set("class", "heatmap").set("shape-rendering", "crispEdges").set("stroke", "none"));
+  for (int k = 0; k < h.levels; ++k)
+    doc.path(bands[static_cast<std::size_t>(k)],
+             SvgAttributes().set("fill", color_at(h.color_map, (k + 0.5) / h.levels)));
+  doc.path(bands.back(), SvgAttributes().set("fill", heatmap_non_finite_color));
+  doc.end_group();
+}
+
+/// Width the colour bar and its labels take at a panel's right.
+inline double colorbar_extent(const Ticks& ticks) {
+  std::size_t widest = 0;
+  for (const auto& label : ticks.labels) widest = std::max(widest, label.size());
+  return colorbar_gap + colorbar_width + 6.0 + 0.6 * tick_font_size * static_cast<double>(widest) + 6.0;
+}
+
+inline void draw_colorbar(SvgDocument& doc, const PanelHeatmap& h, const Range& range, const Ticks& ticks,
+                          const FigureLayout& layout) {
+  const double bar_left = layout.plot_right() + colorbar_gap;
+  const double step = layout.plot_height / h.levels;
+  doc.begin_group(SvgAttributes().set("class", "colorbar").set("shape-rendering", "crispEdges"));
+  for (int k = 0; k < h.levels; ++k)
+    doc.rect(bar_left, layout.plot_bottom() - static_cast<double>(k + 1) * step, colorbar_width, step,
+             SvgAttributes().set("fill", color_at(h.color_map, (k + 0.5) / h.levels)));
+  doc.rect(bar_left, layout.plot_top, colorbar_width, layout.plot_height,
+           SvgAttributes().set("fill", "none").set("stroke", "#333").set("stroke-width", 1.0));
+  doc.end_group();
+  const AxisScale scale{range.lo, range.hi, layout.plot_bottom(), layout.plot_top, false};
+  doc.begin_group(SvgAttributes().set("font-size", tick_font_size).set("fill", "#333"));
+  for (std::size_t k = 0; k < ticks.values.size(); ++k)
+    doc.text(bar_left + colorbar_width + 4.0, scale(ticks.values[k]) + 4.0, ticks.labels[k]);
+  doc.end_group();
 }
 
 inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOptions& options) {
@@ -178,8 +336,25 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
     }
     if (!panel.log_y && !b.counts.empty()) yr.add(0.0);  // bars stand on zero
   }
-  const Range x_axis = axis_range(xr, panel.log_x, panel.x_min, panel.x_max);
-  const Range y_axis = axis_range(yr, panel.log_y, panel.y_min, panel.y_max);
+  for (const auto& points : panel.points)
+    for (std::size_t k = 0; k < points.x.size(); ++k)
+      if (usable_x(points.x[k]) && usable_y(points.y[k])) {
+        xr.add(tx(points.x[k]));
+        yr.add(ty(points.y[k]));
+      }
+  Range x_axis = axis_range(xr, panel.log_x, panel.x_min, panel.x_max);
+  Range y_axis = axis_range(yr, panel.log_y, panel.y_min, panel.y_max);
+  if (panel.heatmap) {  // a surface fills the frame: its bounds are the axes (check_panel made them linear)
+    const PlotBounds& b = panel.heatmap->bounds;
+    x_axis = Range{panel.x_min.value_or(b.x_min), panel.x_max.value_or(b.x_max)};
+    y_axis = Range{panel.y_min.value_or(b.y_min), panel.y_max.value_or(b.y_max)};
+    if (!(x_axis.hi > x_axis.lo)) x_axis.hi = x_axis.lo + 1.0;
+    if (!(y_axis.hi > y_axis.lo)) y_axis.hi = y_axis.lo + 1.0;
+  }
+  const auto on_axes = [&](double x, double y) {
+    return usable_x(x) && usable_y(y) && tx(x) >= x_axis.lo && tx(x) <= x_axis.hi && ty(y) >= y_axis.lo &&
+           ty(y) <= y_axis.hi;
+  };
 
   std::vector<LegendEntry> legend;
   std::vector<std::string> series_colors, bar_colors;
@@ -192,8 +367,25 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
     series_colors.push_back(s.color.empty() ? palette_color(next_color++) : s.color);
     if (!s.name.empty()) legend.push_back({s.name, series_colors.back(), LegendMarker::line});
   }
-  const FigureLayout layout =
-      layout_figure(options.panel_width, options.panel_height, !panel.title.empty(), legend, 0.0, std::nullopt);
+  std::vector<std::string> point_colors;
+  for (const auto& points : panel.points) {
+    point_colors.push_back(points.color.empty() ? palette_color(next_color++) : points.color);
+    Index outside = 0;
+    for (std::size_t k = 0; k < points.x.size(); ++k)
+      if (!on_axes(points.x[k], points.y[k])) ++outside;
+    if (!points.name.empty())
+      legend.push_back({with_outside_note(points.name, outside), point_colors.back(), LegendMarker::dot});
+  }
+  Range value_range;
+  Ticks value_ticks;
+  if (panel.heatmap) {
+    value_range = heatmap_value_range(*panel.heatmap);
+    value_ticks = linear_ticks(value_range.lo, value_range.hi, 5);
+  }
+  const std::optional<double> aspect =
+      panel.equal_aspect ? std::optional<double>((x_axis.hi - x_axis.lo) / (y_axis.hi - y_axis.lo)) : std::nullopt;
+  const FigureLayout layout = layout_figure(options.panel_width, options.panel_height, !panel.title.empty(), legend,
+                                            panel.heatmap ? colorbar_extent(value_ticks) : 0.0, aspect);
   if (!panel.title.empty())
     doc.text(layout.width * 0.5, 22.0, panel.title,
              SvgAttributes().set("text-anchor", "middle").set("font-size", 13.0).set("font-weight", "bold"));
@@ -202,12 +394,15 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
   const AxisScale x_scale{x_axis.lo, x_axis.hi, layout.plot_left, layout.plot_right(), panel.log_x};
   const AxisScale y_scale{y_axis.lo, y_axis.hi, layout.plot_bottom(), layout.plot_top, panel.log_y};
   const auto ticks = [](const Range& r, bool log) { return log ? log_ticks(r.lo, r.hi) : linear_ticks(r.lo, r.hi, 6); };
-  draw_axes(doc, layout, x_scale, ticks(x_axis, panel.log_x), y_scale, ticks(y_axis, panel.log_y), panel.x_label,
-            panel.y_label, true);
-
   // Everything drawn in data coordinates stays inside the plot area: a fixed axis end may cut a curve.
   const double left = layout.plot_left, right = layout.plot_right(), top = layout.plot_top,
                bottom = layout.plot_bottom();
+  if (panel.heatmap) {
+    draw_heatmap_cells(doc, *panel.heatmap, value_range, x_scale, y_scale, left, right, top, bottom);
+    draw_colorbar(doc, *panel.heatmap, value_range, value_ticks, layout);
+  }
+  draw_axes(doc, layout, x_scale, ticks(x_axis, panel.log_x), y_scale, ticks(y_axis, panel.log_y), panel.x_label,
+            panel.y_label, !panel.heatmap);  // grid lines would only streak a surface
   const auto px = [&](double v) { return std::clamp(x_scale(v), left - 1.0, right + 1.0); };
   const auto py = [&](double v) { return std::clamp(y_scale(v), top - 1.0, bottom + 1.0); };
 
@@ -278,6 +473,20 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
         for (const SvgPoint& point : segment) doc.circle(point.x, point.y, options.line_width + 1.2);
       doc.end_group();
     }
+  }
+
+  for (std::size_t k = 0; k < panel.points.size(); ++k) {
+    const PanelPoints& points = panel.points[k];
+    doc.begin_group(SvgAttributes()
+                        .set("class", "points")
+                        .set("fill", point_colors[k])
+                        .set("stroke", "#000")
+                        .set("stroke-width", 0.3)
+                        .set("stroke-opacity", 0.6));
+    if (!points.name.empty()) doc.title(points.name);
+    for (std::size_t j = 0; j < points.x.size(); ++j)
+      if (on_axes(points.x[j], points.y[j])) doc.circle(x_scale(points.x[j]), y_scale(points.y[j]), points.radius);
+    doc.end_group();
   }
 }
 
