@@ -277,7 +277,11 @@ int penalty_sides_main(const std::vector<std::string>& args) {
                m.one_sided_lower_late_w1, s.seeds);
 
   // Columns: the datasets. Row 1: W1 over the iterations; then one row of gradient-norm histograms per lambda.
-  const auto side_color = [](bool one_sided) { return one_sided ? std::string("#ff7f0e") : std::string("#1f77b4"); };
+  // Blue two-sided, orange one-sided; the largest lambda dark, smaller ones light.
+  const auto side_color = [&s](bool one_sided, std::size_t lambda_index) {
+    const bool dark = lambda_index + 1 == s.lambdas.size();
+    return std::string(one_sided ? (dark ? "#ff7f0e" : "#fdae6b") : (dark ? "#1f77b4" : "#9ecae1"));
+  };
   std::vector<io::Panel> panels;
   for (const std::string& dataset : s.datasets) {
     io::Panel p;
@@ -290,9 +294,7 @@ int penalty_sides_main(const std::vector<std::string>& args) {
         const std::vector<const Run*> chosen = select(dataset, s.lambdas[l], one_sided);
         io::PanelSeries series;
         series.name = fmt::format("{}, lambda {:g}", chosen.front()->side(), s.lambdas[l]);
-        series.color = side_color(one_sided);
-        series.style = l + 1 == s.lambdas.size() ? io::LineStyle::solid
-                                                 : (l == 0 ? io::LineStyle::dotted : io::LineStyle::dashed);
+        series.color = side_color(one_sided, l);
         series.x = chosen.front()->iteration;
         for (std::size_t k = 0; k < series.x.size(); ++k) {
           const Spread at = over_seeds(chosen, [k](const Run& r) { return r.w1[k]; });
@@ -314,17 +316,19 @@ int penalty_sides_main(const std::vector<std::string>& args) {
   }
   constexpr Index bins = 40;
   constexpr double largest_norm = 2.5;
-  for (const double lambda : s.lambdas)
+  for (std::size_t l = 0; l < s.lambdas.size(); ++l)
     for (const std::string& dataset : s.datasets) {
+      const double lambda = s.lambdas[l];
       io::Panel p;
       p.title = fmt::format("{}, lambda {:g}: |grad D| at interpolates", dataset, lambda);
-      p.x_label = "|grad D(x)|, x between real and generated";
+      p.x_label = fmt::format("|grad D(x)|, x between real and generated (last bin: >= {:g})",
+                              largest_norm * (bins - 1) / bins);
       p.y_label = "count";
       for (const bool one_sided : {false, true}) {
         io::PanelBars bars;
         const std::vector<const Run*> chosen = select(dataset, lambda, one_sided);
         bars.name = chosen.front()->side();
-        bars.color = side_color(one_sided);
+        bars.color = side_color(one_sided, l);
         for (Index k = 0; k <= bins; ++k) bars.edges.push_back(largest_norm * static_cast<double>(k) / bins);
         bars.counts.assign(static_cast<std::size_t>(bins), 0.0);
         for (const Run* r : chosen)

@@ -44,7 +44,7 @@ struct Settings {
   Index surface_width = 512;
   Index surface_depth = 3;
   double surface_clip = 0.01;
-  double surface_range = 3;  // gan_toy.py draws [-3, 3]^2
+  double surface_range = 2;  // the three datasets lie within [-2, 2]^2 (gan_toy.py draws [-3, 3]^2)
   Index grid = 60;
   Index eval_samples = 500;
   Index shown_samples = 200;
@@ -370,9 +370,11 @@ void report_surfaces(const Settings& s, const std::vector<SurfaceData>& evaluati
       p.title = fmt::format("{}, {}", dataset_title(r.dataset), r.method);
       p.equal_aspect = true;
       io::PanelHeatmap h;
+      // Equal-area bands: the colours show the order of D's values, its shape, in every part of the square;
+      // equal-width bands would spend most colours on the steep far field (see docs/STUDIES.md, section 3).
+      h.band_edges = io::equal_area_band_edges(r.values, 12);
       h.values = r.values;
       h.bounds = io::PlotBounds{-s.surface_range, s.surface_range, -s.surface_range, s.surface_range};
-      h.levels = 12;
       p.heatmap = std::move(h);
       io::PanelPoints real;
       real.name = "real";
@@ -389,8 +391,8 @@ void report_surfaces(const Settings& s, const std::vector<SurfaceData>& evaluati
   figure.columns = static_cast<Index>(evaluation.size());
   figure.panel_width = 400;
   figure.panel_height = 370;
-  figure.title = fmt::format("Critic value surfaces against a fixed generator (real + N(0, I)): clipping above, "
-                             "penalty below (seed {})", s.seed);
+  figure.title = fmt::format("Critic value surfaces D(x) against a fixed generator (real + N(0, I)): clipping above, "
+                             "penalty below; 12 bands of equal area (seed {})", s.seed);
   io::panels_svg(out.file("weight_clipping_surfaces.svg"), panels, figure);
 
   json.key("surfaces").begin_object();
@@ -450,7 +452,7 @@ void describe(Flags& flags, Settings& s) {
   flags.integer("--surface-depth", "(a) hidden ReLU layers (default 3)", s.surface_depth, 1, 100);
   flags.number("--surface-clip", "(a) clipping bound c of the clipped critic (default 0.01)", s.surface_clip,
                positive, "a number > 0");
-  flags.number("--surface-range", "(a) the grid spans [-R, R]^2 (default 3, gan_toy.py's)", s.surface_range,
+  flags.number("--surface-range", "(a) the grid spans [-R, R]^2 (default 2, the data's box; gan_toy.py draws 3)", s.surface_range,
                positive, "a number > 0");
   flags.integer("--grid", "(a) grid cells per side (default 60)", s.grid, 2, 1000);
   flags.integer("--eval-samples", "(a) real and generated samples measured, O(N^3) for W1 (default 500)",

@@ -249,16 +249,56 @@ TEST_CASE("panels: a surface's rows run bottom to top, and equal_aspect makes da
     const std::regex number("-?[0-9.]+");
     for (auto it = std::sregex_iterator(d.begin(), d.end(), number); it != std::sregex_iterator(); ++it)
       v.push_back(std::stod(it->str()));
-    return v;  // x0 y0 x1 y0 x1 y1 x0 y1
+    return v;  // "M x y h width v height h -width Z"
   };
   const std::vector<double> low = corners(paths[0]), high = corners(paths[1]);
-  REQUIRE(low.size() == 8);
-  REQUIRE(high.size() == 8);
-  CHECK(high[5] == Approx(low[1]).margin(0.1));  // the high row's bottom edge is the low row's top edge
-  CHECK(high[1] < low[1]);                       // SVG's y grows downwards
+  REQUIRE(low.size() == 5);
+  REQUIRE(high.size() == 5);
+  CHECK(low[4] == -low[2]);                                // the rectangle closes on itself
+  CHECK(high[1] + high[3] == Approx(low[1]).margin(0.1));  // the high row's bottom edge is the low row's top edge
+  CHECK(high[1] < low[1]);                                 // SVG's y grows downwards
   // [-2, 2] x [-1, 1] with square units: the plot is twice as wide as high.
-  const double width = low[2] - low[0], height = (low[5] - low[1]) + (high[5] - high[1]);
-  CHECK(width == Approx(2.0 * height).margin(0.3));
+  CHECK(low[2] == Approx(2.0 * (low[3] + high[3])).margin(0.3));
+}
+
+TEST_CASE("panels: equal-area band edges are the values' quantiles; explicit edges set the bands", "[io][plot_panels]") {
+  Eigen::MatrixXd values(10, 10);
+  for (Index k = 0; k < 100; ++k) values(k) = static_cast<double>(k + 1);  // 1 .. 100
+  CHECK(io::equal_area_band_edges(values, 4) == std::vector<double>{1, 26, 51, 76, 100});
+  // A surface that is mostly one value: equal quantiles merge into one band instead of repeating an edge.
+  values.setConstant(3.0);
+  values(0, 0) = 1.0;
+  values(9, 9) = 7.0;
+  CHECK(io::equal_area_band_edges(values, 8) == std::vector<double>{1, 3, 7});
+  values.setConstant(2.0);
+  CHECK(io::equal_area_band_edges(values, 8) == std::vector<double>{1.9, 2.1});
+  CHECK_THROWS_AS(io::equal_area_band_edges(values, 0), gantry::OptionError);
+
+  // Columns hold 0 .. 5; edges {0, 0.5, 5}: column 0 alone in the low band, the other five in the high one.
+  io::Panel p = surface_panel(6, 3, 12);
+  p.heatmap->band_edges = {0.0, 0.5, 5.0};
+  const std::string svg = io::panels_svg({p});
+  require_well_formed(svg);
+  const std::vector<std::string> paths = matches(group_text(svg, "heatmap"), "d=\"([^\"]*)\"");
+  REQUIRE(paths.size() == 2);
+  const std::vector<std::string> low_widths = matches(paths[0], "h([0-9.]+)v");
+  const std::vector<std::string> high_widths = matches(paths[1], "h([0-9.]+)v");
+  REQUIRE(low_widths.size() == 3);
+  REQUIRE(high_widths.size() == 3);
+  CHECK(std::stod(high_widths[0]) == Approx(5.0 * std::stod(low_widths[0])).margin(0.3));
+  // The colour bar is two blocks labelled with the edges.
+  CHECK(count(group_text(svg, "colorbar"), "<rect") == 3);
+  for (const char* label : {">0<", ">0.5<", ">5<"}) {
+    INFO("label " << label);
+    CHECK(svg.find(label) != std::string::npos);
+  }
+  // Edges close together relative to their size get the decimals that tell them apart.
+  p.heatmap->band_edges = {0.0099401, 0.0099412, 0.0099423};
+  const std::string narrow = io::panels_svg({p});
+  for (const char* label : {">0.0099401<", ">0.0099412<", ">0.0099423<"}) {
+    INFO("label " << label);
+    CHECK(narrow.find(label) != std::string::npos);
+  }
 }
 
 TEST_CASE("panels: points over a surface; those outside it are counted in the legend", "[io][plot_panels]") {
@@ -320,6 +360,13 @@ TEST_CASE("panels: a bad surface or bad points throw, naming the panel and the f
   p.heatmap->value_min = 1.0;
   p.heatmap->value_max = 1.0;
   CHECK(message_of([&] { io::panels_svg({p}); }).find("value_max is 1; expected > value_min (1)") !=
+        std::string::npos);
+  p = surface_panel(3, 3, 4);
+  p.heatmap->band_edges = {0.0, 2.0, 1.0};
+  CHECK(message_of([&] { io::panels_svg({p}); }).find("band_edges must increase, band_edges[2] is 1 after 2") !=
+        std::string::npos);
+  p.heatmap->band_edges = {0.0};
+  CHECK(message_of([&] { io::panels_svg({p}); }).find("band_edges has 1 values; expected 2 to 257") !=
         std::string::npos);
   p = surface_panel(3, 3, 4);
   p.log_y = true;

@@ -58,7 +58,38 @@ struct PanelHeatmap {
   int levels = 12;  ///< a few bands read like contours and keep the file small (a path per band)
   std::optional<double> value_min;
   std::optional<double> value_max;
+  /// Explicit band boundaries, increasing (levels and value_min/max are then unused): band k is
+  /// [band_edges[k], band_edges[k + 1]), values beyond the ends take the end bands. With equal_area_band_edges a
+  /// surface whose far field spans most of its range still shows its shape near the data.
+  std::vector<double> band_edges;
 };
+
+/// Boundaries of `levels` bands that each hold about as many of the finite `values` (their quantiles k / levels):
+/// the colours then show the order of the values everywhere, as contour lines at quantiles would, rather than
+/// spending most bands on a steep, uninteresting far field. Equal quantiles merge, so a surface of few distinct
+/// values gets fewer bands; all values equal (or none finite) gives one band around them.
+inline std::vector<double> equal_area_band_edges(const Eigen::Ref<const Eigen::MatrixXd>& values, int levels) {
+  if (levels < 1 || levels > 256)
+    throw OptionError(gantry::detail::message("gantry::io::equal_area_band_edges: levels is ", levels,
+                                              "; expected in [1, 256]"));
+  std::vector<double> finite;
+  for (Index j = 0; j < values.cols(); ++j)
+    for (Index i = 0; i < values.rows(); ++i)
+      if (std::isfinite(values(i, j))) finite.push_back(values(i, j));
+  std::sort(finite.begin(), finite.end());
+  if (finite.empty() || finite.front() == finite.back()) {
+    const double v = finite.empty() ? 0.0 : finite.front();
+    const double pad = v == 0.0 ? 0.5 : 0.05 * std::fabs(v);
+    return {v - pad, v + pad};
+  }
+  std::vector<double> edges{finite.front()};
+  for (int k = 1; k < levels; ++k) {
+    const auto at = static_cast<std::size_t>(static_cast<double>(k) / levels * static_cast<double>(finite.size()));
+    if (finite[at] > edges.back()) edges.push_back(finite[at]);
+  }
+  if (finite.back() > edges.back()) edges.push_back(finite.back());
+  return edges;
+}
 
 /// Points drawn as dots over the panel (e.g. samples over a value surface). Points outside the axes or not finite
 /// are not drawn, and the legend says how many.
@@ -171,7 +202,16 @@ inline void check_panel(std::string_view where, std::size_t p, const Panel& pane
           b.x_max > b.x_min && b.y_max > b.y_min))
       fail("bounds are [", b.x_min, ", ", b.x_max, "] x [", b.y_min, ", ", b.y_max,
            "]; expected finite, x_max > x_min and y_max > y_min");
-    if (h.levels < 1 || h.levels > 256) fail("levels is ", h.levels, "; expected in [1, 256]");
+    if (h.band_edges.empty() && (h.levels < 1 || h.levels > 256)) fail("levels is ", h.levels, "; expected in [1, 256]");
+    if (!h.band_edges.empty()) {
+      if (h.band_edges.size() < 2 || h.band_edges.size() > 257)
+        fail("band_edges has ", h.band_edges.size(), " values; expected 2 to 257");
+      for (std::size_t k = 0; k < h.band_edges.size(); ++k) {
+        if (!std::isfinite(h.band_edges[k])) fail("band_edges[", k, "] is ", h.band_edges[k], "; expected finite");
+        if (k > 0 && !(h.band_edges[k] > h.band_edges[k - 1]))
+          fail("band_edges must increase, band_edges[", k, "] is ", h.band_edges[k], " after ", h.band_edges[k - 1]);
+      }
+    }
     if (h.value_min && !std::isfinite(*h.value_min)) fail("value_min is ", *h.value_min, "; expected finite");
     if (h.value_max && !std::isfinite(*h.value_max)) fail("value_max is ", *h.value_max, "; expected finite");
     if (h.value_min && h.value_max && !(*h.value_max > *h.value_min))
@@ -218,8 +258,10 @@ inline SvgAttributes stroke_style(const std::string& color, double width, LineSt
   return a;
 }
 
-/// The colour range of a heat map: the fixed ends, else the grid's finite values, widened when they are all equal.
-inline Range heatmap_value_range(const PanelHeatmap& h) {
+/// The band boundaries of a heat map: its explicit band_edges, else `levels` equal bands between the fixed ends or
+/// the grid's finite range (widened when the values are all equal).
+inline std::vector<double> heatmap_band_edges(const PanelHeatmap& h) {
+  if (!h.band_edges.empty()) return h.band_edges;
   Range r;
   for (Index j = 0; j < h.values.cols(); ++j)
     for (Index i = 0; i < h.values.rows(); ++i)
@@ -236,74 +278,126 @@ inline Range heatmap_value_range(const PanelHeatmap& h) {
       r.hi += pad;
     }
   }
-  return r;
+  std::vector<double> edges;
+  for (int k = 0; k <= h.levels; ++k) edges.push_back(r.lo + (r.hi - r.lo) * k / h.levels);
+  return edges;
 }
 
-/// The band of `v` among `levels` equal bands of [lo, hi] (values beyond go to the end bands); -1 if not finite.
-inline int heatmap_band(double v, const Range& range, int levels) {
+/// The band of `v` (values beyond the ends take the end bands); -1 if not finite.
+inline int heatmap_band(double v, const std::vector<double>& edges) {
   if (!std::isfinite(v)) return -1;
-  const double t = (v - range.lo) / (range.hi - range.lo);
-  return std::clamp(static_cast<int>(std::floor(t * levels)), 0, levels - 1);
+  const auto bands = static_cast<int>(edges.size()) - 1;
+  const auto above = std::upper_bound(edges.begin() + 1, edges.end() - 1, v) - (edges.begin() + 1);
+  return std::clamp(static_cast<int>(above), 0, bands - 1);
+}
+
+inline std::string band_color(const PanelHeatmap& h, int band, int bands) {
+  return color_at(h.color_map, (band + 0.5) / bands);
+}
+
+/// A colour bar's labels: for equal bands round values on a linear scale; for explicit edges the edges themselves
+/// (about six of them, the ends always), each at its boundary between two equal-height blocks.
+struct ColorbarLabels {
+  std::vector<double> positions;  ///< 0 (bottom) to 1 (top)
+  std::vector<std::string> labels;
+};
+
+/// Three significant digits, or as many decimals as tell apart labels `gap` apart, locale-free: "0.0743", "-12.3",
+/// "0.0099401" next to "0.0099412". Beyond 1e5 in magnitude, scientific.
+inline std::string format_label(double v, double gap) {
+  if (v == 0.0) return "0";
+  if (std::fabs(v) >= 1e5) return format_scientific(v);
+  const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(v))));
+  int decimals = 2 - magnitude;
+  if (gap > 0.0 && std::isfinite(gap)) decimals = std::max(decimals, 1 - static_cast<int>(std::floor(std::log10(gap))));
+  return format_fixed(v, std::clamp(decimals, 0, 9));
+}
+
+inline ColorbarLabels colorbar_labels(const PanelHeatmap& h, const std::vector<double>& edges) {
+  ColorbarLabels out;
+  const double lo = edges.front(), hi = edges.back();
+  if (h.band_edges.empty()) {
+    const Ticks ticks = linear_ticks(lo, hi, 5);
+    for (std::size_t k = 0; k < ticks.values.size(); ++k) {
+      out.positions.push_back((ticks.values[k] - lo) / (hi - lo));
+      out.labels.push_back(ticks.labels[k]);
+    }
+    return out;
+  }
+  const std::size_t bands = edges.size() - 1;
+  const std::size_t stride = std::max<std::size_t>(1, (bands + 5) / 6);
+  std::vector<std::size_t> labelled;
+  for (std::size_t k = 0; k <= bands; k += stride)
+    if (k == 0 || k == bands || 2 * (bands - k) >= stride) labelled.push_back(k);  // else it would crowd the top
+  if (labelled.back() != bands) labelled.push_back(bands);
+  double gap = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 1; k < labelled.size(); ++k) gap = std::min(gap, edges[labelled[k]] - edges[labelled[k - 1]]);
+  for (const std::size_t k : labelled) {
+    out.positions.push_back(static_cast<double>(k) / static_cast<double>(bands));
+    out.labels.push_back(format_label(edges[k], gap));
+  }
+  return out;
 }
 
 /// The cells as one path per colour band: each row's runs of equal band are one rectangle, so a surface of a few
 /// bands costs a few bytes per run rather than an element per cell. Crisp edges: no anti-aliased seams between
 /// neighbouring bands.
-inline void draw_heatmap_cells(SvgDocument& doc, const PanelHeatmap& h, const Range& range, const AxisScale& x_scale,
-                               const AxisScale& y_scale, double left, double right, double top, double bottom) {
+inline void draw_heatmap_cells(SvgDocument& doc, const PanelHeatmap& h, const std::vector<double>& edges,
+                               const AxisScale& x_scale, const AxisScale& y_scale, double left, double right,
+                               double top, double bottom) {
   const Index nx = h.values.rows(), ny = h.values.cols();
+  const int bands = static_cast<int>(edges.size()) - 1;
   const double dx = (h.bounds.x_max - h.bounds.x_min) / static_cast<double>(nx);
   const double dy = (h.bounds.y_max - h.bounds.y_min) / static_cast<double>(ny);
   const auto px = [&](double v) { return std::clamp(x_scale(v), left, right); };
   const auto py = [&](double v) { return std::clamp(y_scale(v), top, bottom); };
   constexpr int cell_decimals = 1;  // a tenth of a pixel is finer than any screen
-  std::vector<SvgPath> bands(static_cast<std::size_t>(h.levels) + 1, SvgPath(cell_decimals));  // last: non-finite
+  std::vector<SvgPath> paths(static_cast<std::size_t>(bands) + 1, SvgPath(cell_decimals));  // last: non-finite
   for (Index j = 0; j < ny; ++j) {
     const double y0 = py(h.bounds.y_min + static_cast<double>(j + 1) * dy);
     const double y1 = py(h.bounds.y_min + static_cast<double>(j) * dy);
     Index begin = 0;
     while (begin < nx) {
-      const int band = heatmap_band(h.values(begin, j), range, h.levels);
+      const int band = heatmap_band(h.values(begin, j), edges);
       Index end = begin + 1;
-      while (end < nx && heatmap_band(h.values(end, j), range, h.levels) == band) ++end;
+      while (end < nx && heatmap_band(h.values(end, j), edges) == band) ++end;
       const double x0 = px(h.bounds.x_min + static_cast<double>(begin) * dx);
       const double x1 = px(h.bounds.x_min + static_cast<double>(end) * dx);
       if (x1 > x0 && y1 > y0)
-        bands[band < 0 ? bands.size() - 1 : static_cast<std::size_t>(band)]
-            .move_to(x0, y0).line_to(x1, y0).line_to(x1, y1).line_to(x0, y1).close();
+        paths[band < 0 ? paths.size() - 1 : static_cast<std::size_t>(band)].rectangle(x0, y0, x1 - x0, y1 - y0);
       begin = end;
     }
   }
   doc.begin_group(SvgAttributes().set("class", "heatmap").set("shape-rendering", "crispEdges").set("stroke", "none"));
-  for (int k = 0; k < h.levels; ++k)
-    doc.path(bands[static_cast<std::size_t>(k)],
-             SvgAttributes().set("fill", color_at(h.color_map, (k + 0.5) / h.levels)));
-  doc.path(bands.back(), SvgAttributes().set("fill", heatmap_non_finite_color));
+  for (int k = 0; k < bands; ++k)
+    doc.path(paths[static_cast<std::size_t>(k)], SvgAttributes().set("fill", band_color(h, k, bands)));
+  doc.path(paths.back(), SvgAttributes().set("fill", heatmap_non_finite_color));
   doc.end_group();
 }
 
 /// Width the colour bar and its labels take at a panel's right.
-inline double colorbar_extent(const Ticks& ticks) {
+inline double colorbar_extent(const ColorbarLabels& labels) {
   std::size_t widest = 0;
-  for (const auto& label : ticks.labels) widest = std::max(widest, label.size());
+  for (const auto& label : labels.labels) widest = std::max(widest, label.size());
   return colorbar_gap + colorbar_width + 6.0 + 0.6 * tick_font_size * static_cast<double>(widest) + 6.0;
 }
 
-inline void draw_colorbar(SvgDocument& doc, const PanelHeatmap& h, const Range& range, const Ticks& ticks,
-                          const FigureLayout& layout) {
+inline void draw_colorbar(SvgDocument& doc, const PanelHeatmap& h, const std::vector<double>& edges,
+                          const ColorbarLabels& labels, const FigureLayout& layout) {
+  const int bands = static_cast<int>(edges.size()) - 1;
   const double bar_left = layout.plot_right() + colorbar_gap;
-  const double step = layout.plot_height / h.levels;
+  const double step = layout.plot_height / bands;
   doc.begin_group(SvgAttributes().set("class", "colorbar").set("shape-rendering", "crispEdges"));
-  for (int k = 0; k < h.levels; ++k)
+  for (int k = 0; k < bands; ++k)
     doc.rect(bar_left, layout.plot_bottom() - static_cast<double>(k + 1) * step, colorbar_width, step,
-             SvgAttributes().set("fill", color_at(h.color_map, (k + 0.5) / h.levels)));
+             SvgAttributes().set("fill", band_color(h, k, bands)));
   doc.rect(bar_left, layout.plot_top, colorbar_width, layout.plot_height,
            SvgAttributes().set("fill", "none").set("stroke", "#333").set("stroke-width", 1.0));
   doc.end_group();
-  const AxisScale scale{range.lo, range.hi, layout.plot_bottom(), layout.plot_top, false};
   doc.begin_group(SvgAttributes().set("font-size", tick_font_size).set("fill", "#333"));
-  for (std::size_t k = 0; k < ticks.values.size(); ++k)
-    doc.text(bar_left + colorbar_width + 4.0, scale(ticks.values[k]) + 4.0, ticks.labels[k]);
+  for (std::size_t k = 0; k < labels.labels.size(); ++k)
+    doc.text(bar_left + colorbar_width + 4.0, layout.plot_bottom() - labels.positions[k] * layout.plot_height + 4.0,
+             labels.labels[k]);
   doc.end_group();
 }
 
@@ -376,16 +470,16 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
     if (!points.name.empty())
       legend.push_back({with_outside_note(points.name, outside), point_colors.back(), LegendMarker::dot});
   }
-  Range value_range;
-  Ticks value_ticks;
+  std::vector<double> band_edges;
+  ColorbarLabels value_labels;
   if (panel.heatmap) {
-    value_range = heatmap_value_range(*panel.heatmap);
-    value_ticks = linear_ticks(value_range.lo, value_range.hi, 5);
+    band_edges = heatmap_band_edges(*panel.heatmap);
+    value_labels = colorbar_labels(*panel.heatmap, band_edges);
   }
   const std::optional<double> aspect =
       panel.equal_aspect ? std::optional<double>((x_axis.hi - x_axis.lo) / (y_axis.hi - y_axis.lo)) : std::nullopt;
   const FigureLayout layout = layout_figure(options.panel_width, options.panel_height, !panel.title.empty(), legend,
-                                            panel.heatmap ? colorbar_extent(value_ticks) : 0.0, aspect);
+                                            panel.heatmap ? colorbar_extent(value_labels) : 0.0, aspect);
   if (!panel.title.empty())
     doc.text(layout.width * 0.5, 22.0, panel.title,
              SvgAttributes().set("text-anchor", "middle").set("font-size", 13.0).set("font-weight", "bold"));
@@ -398,8 +492,8 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
   const double left = layout.plot_left, right = layout.plot_right(), top = layout.plot_top,
                bottom = layout.plot_bottom();
   if (panel.heatmap) {
-    draw_heatmap_cells(doc, *panel.heatmap, value_range, x_scale, y_scale, left, right, top, bottom);
-    draw_colorbar(doc, *panel.heatmap, value_range, value_ticks, layout);
+    draw_heatmap_cells(doc, *panel.heatmap, band_edges, x_scale, y_scale, left, right, top, bottom);
+    draw_colorbar(doc, *panel.heatmap, band_edges, value_labels, layout);
   }
   draw_axes(doc, layout, x_scale, ticks(x_axis, panel.log_x), y_scale, ticks(y_axis, panel.log_y), panel.x_label,
             panel.y_label, !panel.heatmap);  // grid lines would only streak a surface
