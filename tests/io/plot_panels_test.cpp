@@ -4,10 +4,12 @@
 
 #include <gantry/io/plot_panels.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -286,6 +288,7 @@ TEST_CASE("panels: equal-area band edges are the values' quantiles; explicit edg
   REQUIRE(low_widths.size() == 3);
   REQUIRE(high_widths.size() == 3);
   CHECK(std::stod(high_widths[0]) == Approx(5.0 * std::stod(low_widths[0])).margin(0.3));
+
   // The colour bar is two blocks labelled with the edges.
   CHECK(count(group_text(svg, "colorbar"), "<rect") == 3);
   for (const char* label : {">0<", ">0.5<", ">5<"}) {
@@ -298,6 +301,25 @@ TEST_CASE("panels: equal-area band edges are the values' quantiles; explicit edg
   for (const char* label : {">0.0099401<", ">0.0099412<", ">0.0099423<"}) {
     INFO("label " << label);
     CHECK(narrow.find(label) != std::string::npos);
+  }
+}
+
+TEST_CASE("panels: neighbouring cells share their edge to the digit, leaving no hairline", "[io][plot_panels]") {
+  // 37 columns alternating between two bands: every cell is its own run, at widths that are no round number.
+  io::Panel p = surface_panel(37, 1, 2);
+  for (Index i = 0; i < 37; ++i) p.heatmap->values(i, 0) = static_cast<double>(i % 2);
+  const std::string svg = io::panels_svg({p});
+  require_well_formed(svg);
+  std::vector<std::pair<double, double>> runs;  // (left edge, width), both bands
+  const std::regex rectangle("M([0-9.]+) [0-9.]+h([0-9.]+)v");
+  const std::string cells = group_text(svg, "heatmap");
+  for (auto it = std::sregex_iterator(cells.begin(), cells.end(), rectangle); it != std::sregex_iterator(); ++it)
+    runs.emplace_back(std::stod((*it)[1].str()), std::stod((*it)[2].str()));
+  REQUIRE(runs.size() == 37);
+  std::sort(runs.begin(), runs.end());
+  for (std::size_t k = 0; k + 1 < runs.size(); ++k) {
+    INFO("run " << k << " at " << runs[k].first << " width " << runs[k].second);
+    CHECK(runs[k].first + runs[k].second == Approx(runs[k + 1].first).margin(1e-9));
   }
 }
 

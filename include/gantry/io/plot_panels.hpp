@@ -349,9 +349,12 @@ inline void draw_heatmap_cells(SvgDocument& doc, const PanelHeatmap& h, const st
   const int bands = static_cast<int>(edges.size()) - 1;
   const double dx = (h.bounds.x_max - h.bounds.x_min) / static_cast<double>(nx);
   const double dy = (h.bounds.y_max - h.bounds.y_min) / static_cast<double>(ny);
-  const auto px = [&](double v) { return std::clamp(x_scale(v), left, right); };
-  const auto py = [&](double v) { return std::clamp(y_scale(v), top, bottom); };
+  // Corners rounded to the tenth of a pixel the file keeps before widths are taken, so that neighbouring runs share
+  // their edge exactly: rounding x and width apart could leave a hairline gap, drawn as a white seam.
   constexpr int cell_decimals = 1;  // a tenth of a pixel is finer than any screen
+  const auto snap = [](double v) { return std::round(v * 10.0) / 10.0; };
+  const auto px = [&](double v) { return snap(std::clamp(x_scale(v), left, right)); };
+  const auto py = [&](double v) { return snap(std::clamp(y_scale(v), top, bottom)); };
   std::vector<SvgPath> paths(static_cast<std::size_t>(bands) + 1, SvgPath(cell_decimals));  // last: non-finite
   for (Index j = 0; j < ny; ++j) {
     const double y0 = py(h.bounds.y_min + static_cast<double>(j + 1) * dy);
