@@ -321,8 +321,7 @@ int penalty_sides_main(const std::vector<std::string>& args) {
       const double lambda = s.lambdas[l];
       io::Panel p;
       p.title = fmt::format("{}, lambda {:g}: |grad D| at interpolates", dataset, lambda);
-      p.x_label = fmt::format("|grad D(x)|, x between real and generated (last bin: >= {:g})",
-                              largest_norm * (bins - 1) / bins);
+      p.x_label = fmt::format("|grad D(x)| (last bin: {:.3g} and above)", largest_norm * (bins - 1) / bins);
       p.y_label = "count";
       for (const bool one_sided : {false, true}) {
         io::PanelBars bars;
