@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -316,10 +317,16 @@ int continuity_main(const std::vector<std::string>& args) {
   gradients.push_back(djs_measured);
   gradients.push_back(dw1_measured);
   closed_form_series(s, estimates, gradients);  // on top of the measurements
-  io::Panel estimate_panel{"distance between P_0 and P_theta", "theta", "distance", false, false, estimates, {}, {},
-                           {}, {}, {}};
-  io::Panel gradient_panel{"gradient the generator's theta receives", "theta", "d estimate / d theta", false, false,
-                           gradients, {}, {}, {}, {}, {}};
+  const auto panel = [](std::string title, std::string y_label, std::vector<io::PanelSeries> series) {
+    io::Panel p;
+    p.title = std::move(title);
+    p.x_label = "theta";
+    p.y_label = std::move(y_label);
+    p.series = std::move(series);
+    return p;
+  };
+  const io::Panel estimate_panel = panel("distance between P_0 and P_theta", "distance", estimates);
+  const io::Panel gradient_panel = panel("gradient the generator's theta receives", "d estimate / d theta", gradients);
   io::PanelFigureOptions figure;
   figure.title = fmt::format("Parallel lines: critics trained {} steps at each theta (seed {})", s.critic_steps, s.seed);
   figure.panel_height = 400;

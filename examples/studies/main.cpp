@@ -26,6 +26,7 @@ int vanishing_gradients_main(const std::vector<std::string>& args);
 int annealing_main(const std::vector<std::string>& args);
 int wasserstein_estimate_main(const std::vector<std::string>& args);
 int weight_clipping_main(const std::vector<std::string>& args);
+int penalty_sides_main(const std::vector<std::string>& args);
 }  // namespace studies
 
 namespace {
@@ -45,10 +46,13 @@ const Study all_studies[] = {
     {"annealing", "Arjovsky & Bottou 2017, section 4",
      "instance noise lets a minimax GAN learn; annealed to 0 with a schedule, it stops blurring the fit",
      studies::annealing_main},
-    {"weight-clipping", "Gulrajani et al. 2017, figure 1 (b, c)",
-     "in a deep critic clipping makes gradients explode or vanish through the layers and piles weights at +-c; "
-     "the gradient penalty does neither",
+    {"weight-clipping", "Gulrajani et al. 2017, figure 1 (a, b, c)",
+     "a clipped critic learns a far simpler surface than a penalized one; in a deep critic clipping makes gradients "
+     "explode or vanish through the layers and piles weights at +-c; the gradient penalty does neither",
      studies::weight_clipping_main},
+    {"penalty-sides", "Gulrajani et al. 2017, section 4",
+     "WGAN-GP with the two-sided penalty (|g| - 1)^2 against the one-sided max(0, |g| - 1)^2: W1 and quality",
+     studies::penalty_sides_main},
     {"wasserstein-estimate", "Arjovsky, Chintala & Bottou 2017, figures 3-4",
      "the WGAN critic's estimate falls with the samples' exact W1 and ranks with it; a GAN's loss does not",
      studies::wasserstein_estimate_main},

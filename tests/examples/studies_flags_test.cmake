@@ -52,6 +52,12 @@ expect_usage_error(wasserstein-estimate --dataset ring --out "${OUT}" NAMES "--d
 expect_usage_error(wasserstein-estimate --clip 0 --out "${OUT}" NAMES "--clip" "'0'" "> 0")
 expect_usage_error(weight-clipping --clips 0.1,-1 --out "${OUT}" NAMES "--clips" "'-1'" "> 0")
 expect_usage_error(weight-clipping --critic-steps 15 --out "${OUT}" NAMES "--critic-steps" "'15'" "multiple of 10")
+expect_usage_error(weight-clipping --surface-steps 25 --out "${OUT}" NAMES "--surface-steps" "'25'" "multiple of 10")
+expect_usage_error(weight-clipping --part everything --out "${OUT}" NAMES "--part" "'everything'" "surfaces")
+expect_usage_error(weight-clipping --grid 1 --out "${OUT}" NAMES "--grid" "'1'" "[2, 1000]")
+expect_usage_error(penalty-sides --lambdas 10,0.1 --out "${OUT}" NAMES "--lambdas" "'10,0.1'" "increasing")
+expect_usage_error(penalty-sides --dataset ring --out "${OUT}" NAMES "--dataset" "'ring'" "all")
+expect_usage_error(penalty-sides --iterations 10 --eval-every 20 --out "${OUT}" NAMES "--eval-every" "'20'" "--iterations")
 if(EXISTS "${OUT}")
   message(FATAL_ERROR "a rejected command line still created ${OUT}")
 endif()
@@ -60,7 +66,7 @@ execute_process(COMMAND "${STUDIES}" --help RESULT_VARIABLE status OUTPUT_VARIAB
 if(NOT status EQUAL 0 OR NOT stderr STREQUAL "")
   message(FATAL_ERROR "studies --help: status ${status}, stderr: ${stderr}")
 endif()
-foreach(study continuity vanishing-gradients annealing wasserstein-estimate weight-clipping)
+foreach(study continuity vanishing-gradients annealing wasserstein-estimate weight-clipping penalty-sides)
   if(NOT help MATCHES "\n  ${study} ")
     message(FATAL_ERROR "studies --help does not list ${study}:\n${help}")
   endif()
@@ -69,7 +75,8 @@ foreach(pair "continuity:--thetas;--theta-max;--critic-steps;--width;--batch;--l
              "vanishing-gradients:--dataset;--stages;--discriminator-steps;--record-every;--width;--depth;--batch;--lr-pretrain;--lr-discriminator;--measure-batches;--noise-sigmas"
              "annealing:--dataset;--loss;--iterations;--sigma;--anneal-fraction;--n-critic;--width;--depth;--batch;--lr;--eval-every;--eval-samples"
              "wasserstein-estimate:--dataset;--iterations;--width;--depth;--batch;--eval-every;--eval-samples;--lambda;--clip"
-             "weight-clipping:--dataset;--clips;--lambda;--critic-steps;--depth;--width;--batch;--lr;--measure-batches;--bins")
+             "weight-clipping:--part;--surface-steps;--surface-width;--surface-depth;--surface-clip;--surface-range;--grid;--eval-samples;--shown-samples;--dataset;--clips;--lambda;--critic-steps;--depth;--width;--batch;--lr;--measure-batches;--bins"
+             "penalty-sides:--dataset;--lambdas;--seeds;--iterations;--width;--depth;--n-critic;--batch;--lr;--eval-every;--eval-samples;--tail")
   string(FIND "${pair}" ":" colon)
   string(SUBSTRING "${pair}" 0 ${colon} study)
   math(EXPR rest "${colon} + 1")
