@@ -5,6 +5,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include <gantry/core/threads.hpp>
+
 #include "bench_setup.hpp"
 
 namespace bench = gantry::bench;
@@ -12,10 +18,26 @@ using bench::Preset;
 
 namespace {
 
+void apply_pieces_from_environment() {
+  const char* text = std::getenv("GANTRY_PIECES_PER_THREAD");
+  if (!text) return;
+  gantry::SplitOptions options = gantry::split_options();
+  std::size_t used = 0;
+  try {
+    options.pieces_per_thread = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || text[used] != '\0')
+    throw std::invalid_argument("GANTRY_PIECES_PER_THREAD must be a whole number, given '" + std::string(text) + "'");
+  gantry::set_split_options(options);  // validates: names the field and value
+}
+
 /// `critic_layer_norm`: the critic normalizes every hidden layer (the WganGpLayerNorm rows).
 template <Preset P, bool critic_layer_norm = false>
 void training_iteration(benchmark::State& state) {
   const gantry::Index width = state.range(0);
+  apply_pieces_from_environment();
   auto trainer = bench::make_trainer<P>(width, critic_layer_norm);
   trainer.step();  // sizes every buffer
   for (auto _ : state) {

@@ -226,6 +226,17 @@ TEST_CASE("WGAN-GP has no Jacobian at psi = 0, where its field jumps", "[metrics
   const gantry::WganGp one_sided(loss::Wasserstein{}, loss::GradientPenalty{2.0, true});
   CHECK(std::abs(metrics::dirac_jacobian(one_sided, 0.4, 0.5).jacobian(1, 1)) < 1e-12);
   CHECK_THROWS_AS(metrics::dirac_jacobian(one_sided, 0.4, 1.0), gantry::OptionError);
+  // The kinks follow the center k: one-sided at |psi| = k, none at all for k = 0 (lambda g^2, smooth).
+  loss::GradientPenalty centered{2.0, true};
+  centered.center = 0.5;
+  const gantry::WganGp one_sided_half(loss::Wasserstein{}, centered);
+  CHECK_NOTHROW(metrics::dirac_jacobian(one_sided_half, 0.4, 1.0));
+  CHECK(std::abs(metrics::dirac_jacobian(one_sided_half, 0.4, 1.0).jacobian(1, 1) + 4.0) < 1e-12);
+  CHECK_THROWS_WITH(metrics::dirac_jacobian(one_sided_half, 0.4, 0.5), contains("|psi| = 0.5"));
+  centered.center = 0;
+  centered.one_sided = false;
+  const gantry::WganGp zero_centered(loss::Wasserstein{}, centered);
+  CHECK(std::abs(metrics::dirac_jacobian(zero_centered, 0.0, 0.0).jacobian(1, 1) + 4.0) < 1e-12);
 }
 
 TEST_CASE("one training iteration: its exact Jacobian matches finite differences of real trainer steps",

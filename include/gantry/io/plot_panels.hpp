@@ -479,8 +479,8 @@ inline void draw_panel(SvgDocument& doc, const Panel& panel, const PanelFigureOp
     band_edges = heatmap_band_edges(*panel.heatmap);
     value_labels = colorbar_labels(*panel.heatmap, band_edges);
   }
-  const std::optional<double> aspect =
-      panel.equal_aspect ? std::optional<double>((x_axis.hi - x_axis.lo) / (y_axis.hi - y_axis.lo)) : std::nullopt;
+  std::optional<double> aspect;
+  if (panel.equal_aspect) aspect = (x_axis.hi - x_axis.lo) / (y_axis.hi - y_axis.lo);
   const FigureLayout layout = layout_figure(options.panel_width, options.panel_height, !panel.title.empty(), legend,
                                             panel.heatmap ? colorbar_extent(value_labels) : 0.0, aspect);
   if (!panel.title.empty())

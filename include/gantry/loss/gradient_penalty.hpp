@@ -48,25 +48,29 @@ struct GradientPenalty {
   }
 
   /// d^2 phi / dg^2 at a scalar input gradient g, for the Dirac-GAN analysis (metrics/dirac.hpp), of
-  /// lambda (|g| - 1)^2, or of lambda max(|g| - 1, 0)^2 when one-sided. It does not exist where dphi/dg jumps
-  /// (two-sided at g = 0: from +2 lambda to -2 lambda) or where phi'' jumps (one-sided at |g| = 1): it throws there.
+  /// lambda (|g| - k)^2, or of lambda max(|g| - k, 0)^2 when one-sided. It does not exist where dphi/dg jumps
+  /// (two-sided at g = 0 when k > 0: from -2 lambda k to +2 lambda k) or where phi'' jumps (one-sided at |g| = k
+  /// when k > 0): it throws there. With k = 0 both are lambda g^2, smooth everywhere.
   template <class S>
   S penalty_curvature(S g) const {
     const S magnitude = std::abs(g);
+    const S k = static_cast<S>(center);
     const S two_lambda = static_cast<S>(2 * lambda);
+    if (k == S(0)) return two_lambda;
     if (!one_sided) {
       if (magnitude == S(0))
-        throw OptionError(
-            "gantry::loss::GradientPenalty::penalty_curvature: the gradient penalty lambda (|g| - 1)^2 is not "
-            "differentiable twice at g = 0 (its gradient jumps from +2 lambda to -2 lambda there): the Dirac-GAN field "
-            "has no Jacobian at psi = 0");
+        throw OptionError(gantry::detail::message(
+            "gantry::loss::GradientPenalty::penalty_curvature: the gradient penalty lambda (|g| - ", center,
+            ")^2 is not differentiable twice at g = 0 (its gradient jumps by 4 lambda k there): the Dirac-GAN field "
+            "has no Jacobian at psi = 0"));
       return two_lambda;
     }
-    if (magnitude == S(1))
-      throw OptionError(
-          "gantry::loss::GradientPenalty::penalty_curvature: the one-sided gradient penalty lambda max(|g| - 1, 0)^2 "
-          "has no second derivative at |g| = 1: the Dirac-GAN field has no Jacobian at |psi| = 1");
-    return magnitude > S(1) ? two_lambda : S(0);
+    if (magnitude == k)
+      throw OptionError(gantry::detail::message(
+          "gantry::loss::GradientPenalty::penalty_curvature: the one-sided gradient penalty lambda max(|g| - ", center,
+          ", 0)^2 has no second derivative at |g| = ", center, ": the Dirac-GAN field has no Jacobian at |psi| = ",
+          center));
+    return magnitude > k ? two_lambda : S(0);
   }
 };
 

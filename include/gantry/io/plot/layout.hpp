@@ -57,7 +57,7 @@ inline constexpr double legend_row_height = 18.0;
 /// tick labels and axis labels. With an aspect ratio the plot area is narrowed (and centred) or the
 /// figure made shorter so that data units are square.
 inline FigureLayout layout_figure(double width, double height, bool has_title, const std::vector<LegendEntry>& legend,
-                                  double extra_right, std::optional<double> data_aspect) {
+                                  double extra_right, const std::optional<double>& data_aspect) {
   FigureLayout layout;
   layout.width = width;
   layout.height = height;
