@@ -22,16 +22,12 @@ using gantry::Index;
 using gantry::SplitOptions;
 using gantry::Vector;
 using gantry::test::contains;
+using gantry::test::SplitOptionsScope;
 using gantry::test::ThreadCountScope;
 namespace detail = gantry::detail;
 
 namespace {
 
-/// Restores the split options a test found.
-struct SplitOptionsScope {
-  SplitOptions before = gantry::split_options();
-  ~SplitOptionsScope() { gantry::set_split_options(before); }
-};
 
 }  // namespace
 

@@ -15,6 +15,18 @@ struct ThreadCountScope {
   ~ThreadCountScope() { gantry::set_thread_count(before); }
 };
 
+/// Restores the split options a test found; `pieces_per_thread` given: sets it for the scope.
+struct SplitOptionsScope {
+  SplitOptions before = gantry::split_options();
+  SplitOptionsScope() = default;
+  explicit SplitOptionsScope(int pieces_per_thread) {
+    SplitOptions options = before;
+    options.pieces_per_thread = pieces_per_thread;
+    gantry::set_split_options(options);
+  }
+  ~SplitOptionsScope() { gantry::set_split_options(before); }
+};
+
 /// Largest entry-wise difference, relative to b's largest magnitude (or absolute below 1).
 inline double relative_difference(const Matrix<double>& a, const Matrix<double>& b) {
   return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());

@@ -75,6 +75,7 @@ template <class Scalar, class Policy>
 void check_steady_steps(Policy policy, train::Schedule schedule, bool layer_norm = false) {
   auto trainer = small_trainer<Scalar>(std::move(policy), schedule, layer_norm);
   const gantry::test::ThreadCountScope restore;
+  const gantry::test::SplitOptionsScope two_pieces_per_thread(2);  // every piece's buffers, not only one a thread
   if constexpr (threads > 1) {
     gantry::set_thread_count(threads);
     // D's forward alone splits at this size, so every step does, into several shares per thread (each with its

@@ -267,6 +267,7 @@ TEST_CASE("a split step gives the same bits whichever thread ran which share", "
   const Problem problem(nn::Activation::relu(), 31, false);
   const auto& [generator, critic, batch] = problem;
   const ThreadCountScope restore;
+  const gantry::test::SplitOptionsScope four_pieces_per_thread(4);
   gantry::set_thread_count(2);
   REQUIRE(gantry::detail::batch_shares(batch_size, 10 * critic.multiply_adds_per_sample()) > 2);  // several a thread
   Probe probe;

@@ -42,8 +42,11 @@ inline void set_thread_count(int threads) {
 /// they are the same bits whichever thread ran which piece.
 struct SplitOptions {
   /// Pieces per thread, at most (fewer when a piece would fall below min_columns_per_piece or
-  /// min_work_per_piece). 1: one fixed piece per thread, the whole job waiting for the slowest.
-  int pieces_per_thread = 2;
+  /// min_work_per_piece). 1: one piece per thread, the whole job waiting for the slowest. The default, because
+  /// measured with one of two cores held by a busy loop (docs/PERFORMANCE.md, "Speed on a busy machine") 2 or 4
+  /// gained 5 % at width 512 and lost 3-6 % at width 64: a thread the OS preempts in the middle of a piece still
+  /// stalls the step for a time slice, which finer pieces do not shorten.
+  int pieces_per_thread = 1;
   /// Samples (columns) of a piece, at least: narrower products lose more to packing than they gain.
   int min_columns_per_piece = 16;
   /// Multiply-adds of a piece, at least: below this a hand-off costs more than it saves.
