@@ -64,7 +64,7 @@ TEST_CASE("segments of a vector start at aligned entries and cover it exactly on
   }
 }
 
-TEST_CASE("one thread plans one piece; more threads plan several per thread, within the minima", "[core][threads]") {
+TEST_CASE("one thread plans one piece, and more threads plan several per thread, within the minima", "[core][threads]") {
   const ThreadCountScope restore_threads;
   const SplitOptionsScope restore_split;
   gantry::set_thread_count(1);
@@ -79,7 +79,8 @@ TEST_CASE("one thread plans one piece; more threads plan several per thread, wit
   CHECK(detail::batch_shares(64, 1e6) == 4);         // at least 16 columns a piece
   CHECK(detail::batch_shares(256, 2e3) == 2);        // at least 2e5 multiply-adds a piece: 5.12e5 in all
   CHECK(detail::batch_shares(256, 100) == 1);        // too small to hand off at all
-  CHECK(detail::vector_segments(1 << 20, 1) == 8);
+  CHECK(detail::vector_segments(1 << 20, 2) == 8);
+  CHECK(detail::vector_segments(1 << 20, 1) == 5);   // at least 2e5 operations a segment: 1,048,576 in all
   CHECK(detail::vector_segments(40, 1e6) == 2);      // at least segment_alignment entries a segment
   options.pieces_per_thread = 1;                     // one fixed piece per thread, as before pieces were balanced
   gantry::set_split_options(options);

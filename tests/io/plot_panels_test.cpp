@@ -66,7 +66,7 @@ TEST_CASE("panels: one translated group per panel, in rows of `columns`", "[io][
   CHECK(svg.find("three panels &amp; a title") != std::string::npos);
 }
 
-TEST_CASE("panels: a log axis over five decades gets decade ticks; a band is one polygon", "[io][plot_panels]") {
+TEST_CASE("panels: a log axis over five decades gets decade ticks, and a band is one polygon", "[io][plot_panels]") {
   const std::string svg = io::panels_svg({decaying_panel("decay")});
   require_well_formed(svg);
   for (const char* tick : {">1e-5<", ">1e-4<", ">0.001<", ">0.01<", ">0.1<", ">1<"}) {
@@ -125,7 +125,7 @@ TEST_CASE("panels: fixed axis ends are used, and curves beyond them stay inside 
   CHECK(svg.find(">0.01<") != std::string::npos);
 }
 
-TEST_CASE("panels: an empty panel is still a labelled figure; the file overload writes it", "[io][plot_panels]") {
+TEST_CASE("panels: an empty panel is still a labelled figure, and the file overload writes it", "[io][plot_panels]") {
   io::Panel empty;
   empty.title = "nothing yet";
   const std::string svg = io::panels_svg({empty});
@@ -263,7 +263,7 @@ TEST_CASE("panels: a surface's rows run bottom to top, and equal_aspect makes da
   CHECK(low[2] == Approx(2.0 * (low[3] + high[3])).margin(0.3));
 }
 
-TEST_CASE("panels: equal-area band edges are the values' quantiles; explicit edges set the bands", "[io][plot_panels]") {
+TEST_CASE("panels: equal-area band edges are the values' quantiles, and explicit edges set the bands", "[io][plot_panels]") {
   Eigen::MatrixXd values(10, 10);
   for (Index k = 0; k < 100; ++k) values(k) = static_cast<double>(k + 1);  // 1 .. 100
   CHECK(io::equal_area_band_edges(values, 4) == std::vector<double>{1, 26, 51, 76, 100});
@@ -323,7 +323,7 @@ TEST_CASE("panels: neighbouring cells share their edge to the digit, leaving no 
   }
 }
 
-TEST_CASE("panels: points over a surface; those outside it are counted in the legend", "[io][plot_panels]") {
+TEST_CASE("panels: points over a surface, and those outside it are counted in the legend", "[io][plot_panels]") {
   io::Panel p = surface_panel(10, 10, 8);
   io::PanelPoints real;
   real.name = "real";
@@ -345,7 +345,7 @@ TEST_CASE("panels: points over a surface; those outside it are counted in the le
   CHECK(count(group_text(scatter, "points"), "<circle") == 4);
 }
 
-TEST_CASE("panels: a non-finite cell is grey; a constant surface still gets a colour bar", "[io][plot_panels]") {
+TEST_CASE("panels: a non-finite cell is grey, and a constant surface still gets a colour bar", "[io][plot_panels]") {
   io::Panel p = surface_panel(3, 3, 4);
   p.heatmap->values(1, 1) = std::numeric_limits<double>::infinity();
   std::string svg = io::panels_svg({p});

@@ -264,7 +264,7 @@ TEST_CASE("curves: NaN, inf and empty series are skipped gracefully", "[io][plot
   }
 }
 
-TEST_CASE("curves: no data at all still makes a labelled plot; mismatched sizes throw", "[io][plots]") {
+TEST_CASE("curves: no data at all still makes a labelled plot, and mismatched sizes throw", "[io][plots]") {
   const std::string empty = gantry::io::curves_svg({});
   require_well_formed(empty);
   CHECK(count(empty, "<polyline") == 0);

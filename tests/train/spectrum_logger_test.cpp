@@ -127,7 +127,7 @@ TEST_CASE("SpectrumLogger records every k iterations what a GameJacobian gives t
   std::filesystem::remove(options.json_path);
 }
 
-TEST_CASE("SpectrumLogger: large games get the leading eigenvalues only; bad options name the field",
+TEST_CASE("SpectrumLogger: large games get the leading eigenvalues only, and bad options name the field",
           "[train][spectrum_logger]") {
   auto trainer = small_trainer(gantry::NonSaturating{});
   train::SpectrumLoggerOptions options;
