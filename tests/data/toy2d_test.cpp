@@ -264,7 +264,7 @@ TEMPLATE_TEST_CASE("sampling performs no heap allocation", "[data][toy2d]", floa
   CHECK(batch.allFinite());
 }
 
-TEMPLATE_TEST_CASE("GaussianNoise is standard normal, UniformNoise uniform on [low, high)", "[data][sampler]", float,
+TEMPLATE_TEST_CASE("GaussianNoise is standard normal, UniformNoise uniform from low up to high", "[data][sampler]", float,
                    double) {
   Rng rng(61);
   SECTION("GaussianNoise") {
