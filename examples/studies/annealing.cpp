@@ -180,9 +180,7 @@ int annealing_main(const std::vector<std::string>& args) {
   Flags flags("annealing", "Instance noise, fixed or annealed to 0 with a schedule (Arjovsky & Bottou 2017, section 4).");
   describe(flags, s);
   if (!flags.parse(args)) return 0;
-  if (s.eval_every > s.iterations)
-    throw UsageError{fmt::format("studies annealing: bad value for --eval-every: '{}' (expected at most --iterations, "
-                                 "{})", s.eval_every, s.iterations)};
+  check_eval_every("annealing", s.eval_every, s.iterations);
   if (s.threads > 0) gantry::set_thread_count(static_cast<int>(s.threads));
   const OutputDirectory out(s.out);
   const ToyData<Scalar> data(s.dataset);

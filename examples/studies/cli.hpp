@@ -31,6 +31,13 @@ struct UsageError {
   std::string message;
 };
 
+/// A study measures every --eval-every iterations: more than --iterations would measure nothing but the start.
+inline void check_eval_every(const std::string& study, Index eval_every, Index iterations) {
+  if (eval_every > iterations)
+    throw UsageError{fmt::format("studies {}: bad value for --eval-every: '{}' (expected at most --iterations, {})",
+                                 study, eval_every, iterations)};
+}
+
 /// The flags of one study. Each flag parses its own value into a setting and documents itself in --help.
 /// `--quick` is applied before every other flag (in whatever order they come), so that a flag given with it
 /// overrides the quick setting it names.

@@ -202,9 +202,7 @@ int penalty_sides_main(const std::vector<std::string>& args) {
   describe(flags, s);
   if (!flags.parse(args)) return 0;
   if (s.dataset_flag != "all") s.datasets = {s.dataset_flag};
-  if (s.eval_every > s.iterations)
-    throw UsageError{fmt::format("studies penalty-sides: bad value for --eval-every: '{}' (expected at most "
-                                 "--iterations, {})", s.eval_every, s.iterations)};
+  check_eval_every("penalty-sides", s.eval_every, s.iterations);
   if (s.threads > 0) gantry::set_thread_count(static_cast<int>(s.threads));
   const OutputDirectory out(s.out);
   const auto settings_count = static_cast<Index>(s.datasets.size() * s.lambdas.size());

@@ -191,9 +191,7 @@ int wasserstein_estimate_main(const std::vector<std::string>& args) {
   describe(flags, s);
   if (!flags.parse(args)) return 0;
   if (s.dataset_flag != "both") s.datasets = {s.dataset_flag};
-  if (s.eval_every > s.iterations)
-    throw UsageError{fmt::format("studies wasserstein-estimate: bad value for --eval-every: '{}' (expected at most "
-                                 "--iterations, {})", s.eval_every, s.iterations)};
+  check_eval_every("wasserstein-estimate", s.eval_every, s.iterations);
   if (s.threads > 0) gantry::set_thread_count(static_cast<int>(s.threads));
   const OutputDirectory out(s.out);
   fmt::print(stderr, "studies wasserstein-estimate: {} dataset(s), 3 methods, {} iterations each, width {}, seed {}\n",

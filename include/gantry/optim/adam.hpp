@@ -9,7 +9,6 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
-#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/optim/optimizer.hpp"
 
@@ -102,16 +101,11 @@ class Adam {
 
     ++state_.step_count;
     const Coefficients c = coefficients();
-    // Entry by entry, so segments of the vector run on the pool's threads (the same bits for any split).
-    gantry::detail::run_segments(parameters.size(), entry_work, [&](Index begin, Index count) {
-      auto p = parameters.segment(begin, count);
-      const auto g = gradient.segment(begin, count);
-      if (options_.weight_decay != 0)
-        update_moments(c, begin, count, g.array() + c.weight_decay * p.array());
-      else
-        update_moments(c, begin, count, g.array());
-      update_parameters(c, begin, count, p);
-    });
+    optim::detail::update_by_segments<Scalar>(parameters, gradient, options_.weight_decay, entry_work,
+                                              [&](Index begin, Index count, auto& p, const auto& g) {
+                                                update_moments(c, begin, count, g);
+                                                update_parameters(c, begin, count, p);
+                                              });
   }
 
   double learning_rate() const { return options_.learning_rate; }
@@ -141,7 +135,7 @@ class Adam {
   /// The step's scalars: the betas in Scalar, and the bias corrections of step t computed in double and rounded
   /// once, as PyTorch does with Python floats.
   struct Coefficients {
-    Scalar beta1, beta2, one_minus_beta1, one_minus_beta2, weight_decay, step_size, bias_correction2_sqrt, epsilon;
+    Scalar beta1, beta2, one_minus_beta1, one_minus_beta2, step_size, bias_correction2_sqrt, epsilon;
   };
 
   Coefficients coefficients() const {
@@ -153,7 +147,6 @@ class Adam {
     c.beta2 = static_cast<Scalar>(options_.beta2);
     c.one_minus_beta1 = static_cast<Scalar>(1.0 - options_.beta1);
     c.one_minus_beta2 = static_cast<Scalar>(1.0 - options_.beta2);
-    c.weight_decay = static_cast<Scalar>(options_.weight_decay);
     c.step_size = static_cast<Scalar>(options_.learning_rate / bias_correction1);
     c.bias_correction2_sqrt = static_cast<Scalar>(std::sqrt(bias_correction2));
     c.epsilon = static_cast<Scalar>(options_.epsilon);

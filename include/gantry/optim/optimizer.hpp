@@ -176,6 +176,24 @@ void check_state_buffer(std::string_view where, std::string_view field, const Ve
   }
 }
 
+/// The element-wise part of every optimizer's step: update(begin, count, p, g) on segments of the vector run on
+/// the pool (segments start at aligned entries and each entry is computed by the same code, so the bits do not
+/// depend on the split), with g the gradient plus weight_decay * p (L2, as PyTorch's optimizers) folded in entry by
+/// entry, costing no temporary vector.
+template <class Scalar, class Update>
+void update_by_segments(Eigen::Ref<Vector<Scalar>> parameters, const Eigen::Ref<const Vector<Scalar>>& gradient,
+                        double weight_decay, double work_per_entry, Update&& update) {
+  const Scalar decay = static_cast<Scalar>(weight_decay);
+  gantry::detail::run_segments(parameters.size(), work_per_entry, [&](Index begin, Index count) {
+    auto p = parameters.segment(begin, count);
+    const auto g = gradient.segment(begin, count);
+    if (weight_decay != 0)
+      update(begin, count, p, g.array() + decay * p.array());
+    else
+      update(begin, count, p, g.array());
+  });
+}
+
 /// Before a step: the step counter (from set_state, e.g. a checkpoint) must have room for one more step.
 inline void check_step_count_room(std::string_view where, Index step_count) {
   if (step_count == std::numeric_limits<Index>::max())

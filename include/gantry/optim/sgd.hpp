@@ -8,7 +8,6 @@
 
 #include "gantry/core/check.hpp"
 #include "gantry/core/error.hpp"
-#include "gantry/core/share_pool.hpp"
 #include "gantry/core/types.hpp"
 #include "gantry/optim/optimizer.hpp"
 
@@ -91,17 +90,10 @@ class Sgd {
     optim::detail::check_step_count_room(where, state_.step_count);
     if (state_.parameter_count == 0) reset(parameters.size());
 
-    // Entry by entry, so segments of the vector run on the pool's threads (the same bits for any split).
-    gantry::detail::run_segments(parameters.size(), entry_work, [&](Index begin, Index count) {
-      auto p = parameters.segment(begin, count);
-      const auto g = gradient.segment(begin, count);
-      if (options_.weight_decay != 0) {
-        const Scalar weight_decay = static_cast<Scalar>(options_.weight_decay);
-        update(begin, count, p, g.array() + weight_decay * p.array());
-      } else {
-        update(begin, count, p, g.array());
-      }
-    });
+    optim::detail::update_by_segments<Scalar>(parameters, gradient, options_.weight_decay, entry_work,
+                                              [&](Index begin, Index count, auto& p, const auto& g) {
+                                                update(begin, count, p, g);
+                                              });
     ++state_.step_count;
   }
 
