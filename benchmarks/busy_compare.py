@@ -56,12 +56,14 @@ class BusyLoop:
         self.process = None
 
 
-def best_runs(build_dir, preset, width, seconds, thread_counts, torch_configs):
-    """Every thread setting of each library once; the fastest run of each."""
+def best_runs(build_dir, preset, width, seconds, thread_counts, torch_configs, by_threads):
+    """Every thread setting of each library once; the fastest run of each. Each gantry run also goes into
+    by_threads[threads] (best kept)."""
     gantry_best = None
     for threads in thread_counts:
         g = compare.gantry_run(build_dir, preset, width, seconds, dict(os.environ, OMP_NUM_THREADS=str(threads)))
         g["threads"] = threads
+        keep_best(by_threads, threads, g)
         if gantry_best is None or g["iterations_per_second"] > gantry_best["iterations_per_second"]:
             gantry_best = g
     torch_best = None
@@ -102,6 +104,7 @@ def main():
           file=sys.stderr, flush=True)
     busy = BusyLoop(None if args.unpinned else args.load_cpu)
     best = {"quiet": ({}, {}), "loaded": ({}, {})}  # mode -> (gantry, pytorch), keyed by (preset, width)
+    by_threads = {}  # (mode, preset, width) -> {threads: gantry's best run}
     start = time.time()
     try:
         for round_index in range(args.rounds):
@@ -114,7 +117,7 @@ def main():
                             busy.start()
                         try:
                             g, t = best_runs(args.build_dir, preset, width, args.seconds, args.threads,
-                                             args.torch_configs)
+                                             args.torch_configs, by_threads.setdefault((mode, preset, width), {}))
                         finally:
                             busy.stop()
                         keep_best(best[mode][0], key, g)
@@ -164,9 +167,33 @@ def main():
                   f"**{100 * loaded_ratio / quiet_ratio:.0f} %** | "
                   f"{100 * loaded_g['iterations_per_second'] / quiet_g['iterations_per_second']:.0f} % | "
                   f"{100 * loaded_t['iterations_per_second'] / quiet_t['iterations_per_second']:.0f} % |")
+    threads = sorted(args.threads, reverse=True)
+    if 1 in threads and len(threads) > 1:
+        many = threads[0]
+        print()
+        print(f"gantry by thread count, and what {many} threads on one core less could give at best (the single "
+              f"thread's speed, plus what the other {many - 1} add on a quiet machine, scaled by the "
+              f"{many - 1.5:g} of {many - 1} cores left them: the busy loop halves one), against what the 80 % "
+              f"target asks of gantry under load (0.8 x quiet ratio x PyTorch's loaded speed):")
+        print()
+        print(f"| preset | width | quiet {many} / 1 threads | loaded {many} / 1 threads | ideal bound, loaded | "
+              f"target asks | asks / bound |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for width in args.widths:
+            for preset in args.presets:
+                quiet = {k: v["iterations_per_second"] for k, v in by_threads[("quiet", preset, width)].items()}
+                loaded = {k: v["iterations_per_second"] for k, v in by_threads[("loaded", preset, width)].items()}
+                bound = quiet[1] + (quiet[many] - quiet[1]) * (many - 1.5) / (many - 1)
+                key = (preset, width)
+                quiet_ratio = best["quiet"][0][key]["iterations_per_second"] / best["quiet"][1][key]["iterations_per_second"]
+                asks = 0.8 * quiet_ratio * best["loaded"][1][key]["iterations_per_second"]
+                print(f"| {preset} | {width} | {quiet[many]:.1f} / {quiet[1]:.1f} | {loaded[many]:.1f} / "
+                      f"{loaded[1]:.1f} | {bound:.1f} | {asks:.1f} | {100 * asks / bound:.0f} % |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
+            json.dump({"rows": rows, "by_threads": [{"mode": m, "preset": p, "width": w, "runs": runs}
+                                                    for (m, p, w), runs in by_threads.items()],
+                       "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
                        "torch_configs": args.torch_configs, "load": where, "load_average_before": load_average},
                       f, indent=1)
     return 0

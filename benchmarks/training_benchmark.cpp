@@ -18,18 +18,27 @@ using bench::Preset;
 
 namespace {
 
-void apply_pieces_from_environment() {
-  const char* text = std::getenv("GANTRY_PIECES_PER_THREAD");
-  if (!text) return;
+/// GANTRY_PIECES_PER_THREAD (a whole number) and GANTRY_ADAPTIVE_HELPERS (0 or 1) set SplitOptions, so that
+/// busy_compare.py can measure the same build with other splits.
+void apply_split_from_environment() {
   gantry::SplitOptions options = gantry::split_options();
-  std::size_t used = 0;
-  try {
-    options.pieces_per_thread = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+  if (const char* text = std::getenv("GANTRY_PIECES_PER_THREAD")) {
+    std::size_t used = 0;
+    try {
+      options.pieces_per_thread = std::stoi(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || text[used] != '\0')
+      throw std::invalid_argument("GANTRY_PIECES_PER_THREAD must be a whole number, given '" + std::string(text) +
+                                  "'");
   }
-  if (used == 0 || text[used] != '\0')
-    throw std::invalid_argument("GANTRY_PIECES_PER_THREAD must be a whole number, given '" + std::string(text) + "'");
+  if (const char* text = std::getenv("GANTRY_ADAPTIVE_HELPERS")) {
+    const std::string value = text;
+    if (value != "0" && value != "1")
+      throw std::invalid_argument("GANTRY_ADAPTIVE_HELPERS must be 0 or 1, given '" + value + "'");
+    options.adaptive_helpers = value == "1";
+  }
   gantry::set_split_options(options);  // validates: names the field and value
 }
 
@@ -37,7 +46,7 @@ void apply_pieces_from_environment() {
 template <Preset P, bool critic_layer_norm = false>
 void training_iteration(benchmark::State& state) {
   const gantry::Index width = state.range(0);
-  apply_pieces_from_environment();
+  apply_split_from_environment();
   auto trainer = bench::make_trainer<P>(width, critic_layer_norm);
   trainer.step();  // sizes every buffer
   for (auto _ : state) {

@@ -133,6 +133,7 @@ TEST_CASE("every piece of a job runs exactly once, on at most thread_count() thr
 TEST_CASE("a piece's exception reaches the caller after every piece ran, and the pool keeps working",
           "[core][threads]") {
   const ThreadCountScope restore;
+  const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
   gantry::set_thread_count(2);
   const int omp_before = omp_get_max_threads();
   for (int attempt = 0; attempt < 20; ++attempt) {
@@ -229,6 +230,7 @@ TEST_CASE("pieces' partial sums add up to the same bits under any schedule", "[c
 
 TEST_CASE("a thread slowed down takes fewer pieces, and the others take the rest", "[core][threads]") {
   const ThreadCountScope restore;
+  const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
   gantry::set_thread_count(2);
   const std::thread::id home = std::this_thread::get_id();
   // Pieces on the helper take 20 ms (as if another process held its core), on the calling thread 1 ms.
@@ -252,6 +254,53 @@ TEST_CASE("a thread slowed down takes fewer pieces, and the others take the rest
   CHECK(caller_pieces + helper_pieces == pieces);
   CHECK(helper_pieces >= 1);  // the helper did join
   CHECK(caller_pieces >= 3 * helper_pieces);  // with fixed halves each would have run 8
+}
+
+namespace {
+
+/// Runs `jobs` jobs of 2 pieces on 2 threads: a piece on a helper thread sleeps 2 ms (a helper whose core another
+/// process holds), on the calling thread 0.2 ms (long enough for a spinning helper to claim the other piece).
+/// Returns how many jobs a helper joined.
+int jobs_a_helper_joined(int jobs) {
+  const std::thread::id home = std::this_thread::get_id();
+  int joined = 0;
+  for (int job = 0; job < jobs; ++job) {
+    std::atomic<bool> helper_ran{false};
+    detail::run_shares(2, [&](int, int) {
+      const bool helper = std::this_thread::get_id() != home;
+      if (helper) helper_ran = true;
+      std::this_thread::sleep_for(std::chrono::microseconds(helper ? 2000 : 200));
+    });
+    if (helper_ran) ++joined;
+  }
+  return joined;
+}
+
+}  // namespace
+
+TEST_CASE("helpers that keep the calling thread waiting are kept out, unless adaptive_helpers is off",
+          "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  constexpr int jobs = 200;
+  SECTION("adaptive_helpers off: the helper joins (almost) every job") {
+    const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
+    const int joined = jobs_a_helper_joined(jobs);
+    INFO("the helper joined " << joined << " of " << jobs << " jobs");
+    CHECK(joined >= jobs / 2);
+  }
+  SECTION("adaptive (the default): after a window of such jobs the calling thread runs them alone for a while") {
+    const SplitOptionsScope defaults;
+    REQUIRE(gantry::split_options().adaptive_helpers);
+    // The helper joins the first window (16 jobs, 32 ms), is kept out for 25 ms (about 60 jobs), joins a trial
+    // window, is kept out for 50 ms, ...: about a quarter of the jobs. A stall of this thread makes the stretches
+    // pass with fewer jobs run, so a few attempts.
+    int joined = jobs;
+    for (int attempt = 0; attempt < 3 && joined >= jobs / 2; ++attempt) joined = jobs_a_helper_joined(jobs);
+    INFO("the helper joined " << joined << " of " << jobs << " jobs");
+    CHECK(joined >= gantry::detail::HelperAdvisor::window);  // it did join before the verdict
+    CHECK(joined < jobs / 2);
+  }
 }
 
 #endif  // _OPENMP

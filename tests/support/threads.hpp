@@ -15,13 +15,16 @@ struct ThreadCountScope {
   ~ThreadCountScope() { gantry::set_thread_count(before); }
 };
 
-/// Restores the split options a test found; `pieces_per_thread` given: sets it for the scope.
+/// Restores the split options a test found; `pieces_per_thread` given: sets it for the scope, and
+/// `adaptive_helpers` false keeps the helpers in every job (for a test that needs a helper to run pieces, or two
+/// schedules to differ, whatever earlier jobs on a loaded machine made the pool's advisor decide).
 struct SplitOptionsScope {
   SplitOptions before = gantry::split_options();
   SplitOptionsScope() = default;
-  explicit SplitOptionsScope(int pieces_per_thread) {
+  explicit SplitOptionsScope(int pieces_per_thread, bool adaptive_helpers = true) {
     SplitOptions options = before;
     options.pieces_per_thread = pieces_per_thread;
+    options.adaptive_helpers = adaptive_helpers;
     gantry::set_split_options(options);
   }
   ~SplitOptionsScope() { gantry::set_split_options(before); }

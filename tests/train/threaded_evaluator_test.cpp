@@ -226,6 +226,7 @@ TEST_CASE("an exception inside a share reaches the caller, and the threads keep 
   const auto& [generator, critic, batch] = problem;
 
   const ThreadCountScope restore;
+  const gantry::test::SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
   gantry::set_thread_count(2);
   REQUIRE(gantry::detail::batch_shares(batch_size, critic.multiply_adds_per_sample()) >= 2);
   Probe probe;
@@ -267,7 +268,7 @@ TEST_CASE("a split step gives the same bits whichever thread ran which share", "
   const Problem problem(nn::Activation::relu(), 31, false);
   const auto& [generator, critic, batch] = problem;
   const ThreadCountScope restore;
-  const gantry::test::SplitOptionsScope four_pieces_per_thread(4);
+  const gantry::test::SplitOptionsScope four_pieces_per_thread(4, false);  // and the helper always joins
   gantry::set_thread_count(2);
   REQUIRE(gantry::detail::batch_shares(batch_size, 10 * critic.multiply_adds_per_sample()) > 2);  // several a thread
   Probe probe;

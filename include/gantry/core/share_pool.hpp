@@ -6,6 +6,7 @@
 #include <exception>
 #include <utility>
 
+#include "gantry/core/helper_advisor.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
 
@@ -49,7 +50,9 @@ void openblas_set_num_threads(int);
 // thread rethrows the first exception once all are done. What the job was computing is then unspecified, as
 // after an exception in any pass; a trainer's networks and optimizers are untouched, since it updates them only
 // from a finished step's gradients.
-// Thread counts: a job uses min(pieces, max_pass_threads()) threads, the calling thread included. Helper
+// Thread counts: a job uses min(pieces, max_pass_threads()) threads, the calling thread included, unless the
+// helpers have lately cost more waiting than they saved (SplitOptions::adaptive_helpers, HelperAdvisor): then the
+// calling thread runs all pieces itself for a while, same pieces, same result. Helper
 // threads are started on the first job that needs them (none when thread_count() stays 1), kept until the
 // process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and OpenBLAS run
 // single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
@@ -167,12 +170,17 @@ class SharePool {
   }
 
   /// Runs task(i) for every i in [0, pieces) on up to `threads` threads (the calling one included); returns when
-  /// all have run, or rethrows the first exception of one.
+  /// all have run, or rethrows the first exception of one. `adaptive`: the advisor may keep the helpers out.
   template <class Task>
-  void run(int pieces, int threads, Task& task) {
+  void run(int pieces, int threads, Task& task, bool adaptive) {
     threads = std::min(threads, pieces);
     if (threads <= 1 || !take(threads - 1)) {
       for (int i = 0; i < pieces; ++i) task(i);
+      return;
+    }
+    const HelperAdvisor::Clock::time_point start = HelperAdvisor::Clock::now();
+    if (adaptive && advisor_.solo(start)) {
+      run_alone(pieces, task);
       return;
     }
     std::exception_ptr failure;
@@ -191,7 +199,8 @@ class SharePool {
         published_ = generation;
       }
       wake_.notify_all();
-      work(generation);
+      const int caller_pieces = work(generation);
+      const HelperAdvisor::Clock::time_point caller_done = HelperAdvisor::Clock::now();
       for (int spin = 0; done_.load(std::memory_order_acquire) < pieces; ++spin) {
         if (spin < 4096)
           spin_pause();
@@ -199,6 +208,10 @@ class SharePool {
           std::this_thread::yield();  // the helper holding the last piece may be waiting for this core
       }
       failure = std::exchange(failure_, nullptr);  // every piece is done: nobody writes failure_ now
+      if (adaptive) {
+        const HelperAdvisor::Clock::time_point end = HelperAdvisor::Clock::now();
+        advisor_.pooled_job(caller_done - start, end - caller_done, caller_pieces, pieces, end);
+      }
     }
     busy_.store(false, std::memory_order_release);
     if (failure) std::rethrow_exception(failure);
@@ -226,7 +239,21 @@ class SharePool {
     return true;
   }
 
-  void work(std::uint64_t generation) {
+  /// The pieces of a job the advisor keeps on the calling thread, while it holds the pool (the advisor is the
+  /// pool's: only the holder reads or writes it), products single-threaded as on the pool.
+  template <class Task>
+  void run_alone(int pieces, Task& task) {
+    struct Release {
+      std::atomic<bool>& busy;
+      ~Release() { busy.store(false, std::memory_order_release); }
+    } release{busy_};
+    const SingleThreadedProducts single_threaded;
+    for (int i = 0; i < pieces; ++i) task(i);
+  }
+
+  /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran.
+  int work(std::uint64_t generation) {
+    int ran = 0;
     std::uint64_t state = claim_.load(std::memory_order_acquire);
     while ((state >> 32) == generation &&
            static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
@@ -238,9 +265,11 @@ class SharePool {
           if (!failure_) failure_ = std::current_exception();
         }
         done_.fetch_add(1, std::memory_order_release);
+        ++ran;
         state = claim_.load(std::memory_order_acquire);
       }
     }
+    return ran;
   }
 
   /// Helper `index` joins the jobs that ask for more than `index` helpers.
@@ -281,6 +310,7 @@ class SharePool {
   void (*call_)(void*, int) = nullptr;
   std::mutex failure_mutex_;
   std::exception_ptr failure_;  ///< the first exception of a piece of the running job
+  HelperAdvisor advisor_;       ///< read and written only by the thread holding the pool (busy_)
 };
 
 #endif  // _OPENMP
@@ -302,7 +332,7 @@ void run_shares(int shares, Body&& body) {
     const RunningShare running;
     body(i, shares);
   };
-  SharePool::instance().run(shares, max_pass_threads(), task);
+  SharePool::instance().run(shares, max_pass_threads(), task, split_options().adaptive_helpers);
 #else
   for (int i = 0; i < shares; ++i) body(i, shares);  // without OpenMP a planned job has one piece
 #endif

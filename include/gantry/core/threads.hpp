@@ -51,6 +51,10 @@ struct SplitOptions {
   int min_columns_per_piece = 16;
   /// Multiply-adds of a piece, at least: below this a hand-off costs more than it saves.
   double min_work_per_piece = 2e5;
+  /// Runs jobs on the calling thread alone for a while when the helper threads have lately cost more waiting than
+  /// they saved (another process holding a core; core/helper_advisor.hpp). The pieces, and so the results, stay
+  /// the same; only who runs them changes. false: the helpers always join.
+  bool adaptive_helpers = true;
 
   void validate() const {
     detail::require(pieces_per_thread >= 1 && pieces_per_thread <= 64, "SplitOptions", "pieces_per_thread",
