@@ -258,8 +258,9 @@ TEST_CASE("a thread slowed down takes fewer pieces, and the others take the rest
 
 namespace {
 
-/// Runs `jobs` jobs of 2 pieces on 2 threads: a piece on a helper thread sleeps 2 ms (a helper whose core another
-/// process holds), on the calling thread 0.2 ms (long enough for a spinning helper to claim the other piece).
+/// Runs `jobs` jobs of 2 pieces on 2 threads: a piece on a helper thread sleeps 5 ms (a helper whose core another
+/// process holds), on the calling thread 1 ms (long enough for a helper to claim the other piece, even on a machine
+/// busy with other tests).
 /// Returns how many jobs a helper joined.
 int jobs_a_helper_joined(int jobs) {
   const std::thread::id home = std::this_thread::get_id();
@@ -269,7 +270,7 @@ int jobs_a_helper_joined(int jobs) {
     detail::run_shares(2, [&](int, int) {
       const bool helper = std::this_thread::get_id() != home;
       if (helper) helper_ran = true;
-      std::this_thread::sleep_for(std::chrono::microseconds(helper ? 2000 : 200));
+      std::this_thread::sleep_for(std::chrono::microseconds(helper ? 5000 : 1000));
     });
     if (helper_ran) ++joined;
   }
@@ -292,9 +293,9 @@ TEST_CASE("helpers that keep the calling thread waiting are kept out, unless ada
   SECTION("adaptive (the default): after a window of such jobs the calling thread runs them alone for a while") {
     const SplitOptionsScope defaults;
     REQUIRE(gantry::split_options().adaptive_helpers);
-    // The helper joins the first window (16 jobs, 32 ms), is kept out for 25 ms (about 60 jobs), joins a trial
-    // window, is kept out for 50 ms, ...: about a quarter of the jobs. A stall of this thread makes the stretches
-    // pass with fewer jobs run, so a few attempts.
+    // The helper joins the first window (16 jobs, 80 ms), is kept out for 25 ms (about 12 jobs of 2 ms), joins a
+    // trial window, is kept out for 50 ms, then 100 ms, ...: about a third of the jobs. A stall of this thread makes
+    // the stretches pass with fewer jobs run, so a few attempts.
     int joined = jobs;
     for (int attempt = 0; attempt < 3 && joined >= jobs / 2; ++attempt) joined = jobs_a_helper_joined(jobs);
     INFO("the helper joined " << joined << " of " << jobs << " jobs");
