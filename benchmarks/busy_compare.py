@@ -6,7 +6,9 @@ For every round, width and preset: gantry's training benchmark and torch_referen
 setting given, the fastest kept, as compare.py does), first with nothing else running, then again while a busy
 loop this script starts holds one core (pinned to the last CPU unless --unpinned), stopped right after. Best of
 the rounds for each cell and mode. Prints both tables and, per cell, the loaded ratio as a fraction of the quiet
-one (issue 17's target: at least 80 % at every cell).
+one (issue 17's target: at least 80 % at every cell). When 1 is among the thread counts tried, also gantry's speed
+at each thread count, and each cell's target against an ideal bound: the single thread's speed plus what the other
+threads add on the quiet machine, scaled to the cores the busy loop leaves them (it halves one).
 
 Run it on a machine nothing else is using: the quiet table is only quiet if the machine is. The load average
 before the first run is printed, and a warning when it is above 0.5.
