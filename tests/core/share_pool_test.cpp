@@ -133,7 +133,7 @@ TEST_CASE("every piece of a job runs exactly once, on at most thread_count() thr
 TEST_CASE("a piece's exception reaches the caller after every piece ran, and the pool keeps working",
           "[core][threads]") {
   const ThreadCountScope restore;
-  const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
+  const gantry::test::HelpersAlwaysJoinScope helpers_always_join;
   gantry::set_thread_count(2);
   const int omp_before = omp_get_max_threads();
   for (int attempt = 0; attempt < 20; ++attempt) {
@@ -230,7 +230,7 @@ TEST_CASE("pieces' partial sums add up to the same bits under any schedule", "[c
 
 TEST_CASE("a thread slowed down takes fewer pieces, and the others take the rest", "[core][threads]") {
   const ThreadCountScope restore;
-  const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
+  const gantry::test::HelpersAlwaysJoinScope helpers_always_join;
   gantry::set_thread_count(2);
   const std::thread::id home = std::this_thread::get_id();
   // Pieces on the helper take 20 ms (as if another process held its core), on the calling thread 1 ms.
@@ -285,7 +285,7 @@ TEST_CASE("helpers that keep the calling thread waiting are kept out, unless ada
   gantry::set_thread_count(2);
   constexpr int jobs = 200;
   SECTION("adaptive_helpers off: the helper joins (almost) every job") {
-    const SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
+    const gantry::test::HelpersAlwaysJoinScope helpers_always_join;
     const int joined = jobs_a_helper_joined(jobs);
     INFO("the helper joined " << joined << " of " << jobs << " jobs");
     CHECK(joined >= jobs / 2);

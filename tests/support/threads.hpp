@@ -30,6 +30,11 @@ struct SplitOptionsScope {
   ~SplitOptionsScope() { gantry::set_split_options(before); }
 };
 
+/// The pieces a test found, with the helpers in every job (SplitOptions::adaptive_helpers off) for the scope.
+struct HelpersAlwaysJoinScope : SplitOptionsScope {
+  HelpersAlwaysJoinScope() : SplitOptionsScope(gantry::split_options().pieces_per_thread, false) {}
+};
+
 /// Largest entry-wise difference, relative to b's largest magnitude (or absolute below 1).
 inline double relative_difference(const Matrix<double>& a, const Matrix<double>& b) {
   return (a - b).cwiseAbs().maxCoeff() / std::max(1.0, b.cwiseAbs().maxCoeff());

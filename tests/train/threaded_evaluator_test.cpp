@@ -226,7 +226,7 @@ TEST_CASE("an exception inside a share reaches the caller, and the threads keep 
   const auto& [generator, critic, batch] = problem;
 
   const ThreadCountScope restore;
-  const gantry::test::SplitOptionsScope helpers_always_join(gantry::split_options().pieces_per_thread, false);
+  const gantry::test::HelpersAlwaysJoinScope helpers_always_join;
   gantry::set_thread_count(2);
   REQUIRE(gantry::detail::batch_shares(batch_size, critic.multiply_adds_per_sample()) >= 2);
   Probe probe;
