@@ -1,18 +1,22 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""gantry with its adaptive helpers on and off (SplitOptions::adaptive_helpers, GANTRY_ADAPTIVE_HELPERS), on a quiet
-machine and with one core held by a busy loop, alternating within each round.
+"""gantry with one of its helpers' settings on and off, on a quiet machine and with one core held by a busy loop,
+alternating within each round: --setting adaptive (SplitOptions::adaptive_helpers, GANTRY_ADAPTIVE_HELPERS) or
+preemption-aware (SplitOptions::preemption_aware_helpers, GANTRY_PREEMPTION_AWARE); the other stays on.
 
 Every round runs, for each width and preset, both settings at the same thread count (default: every core), first
 quiet, then under the busy loop of busy_compare.py (pinned to the last CPU). Best of the rounds per cell; the
 table gives it/s and the ratio on / off. Run it on a machine nothing else is using.
 
   /usr/bin/python3 benchmarks/helpers_ab.py --build-dir build --rounds 3 --seconds 1.5
+  /usr/bin/python3 benchmarks/helpers_ab.py --build-dir build --rounds 3 --seconds 1.5 --setting preemption-aware
 """
 
 import argparse
 import os
 import sys
+
+SETTINGS = {"adaptive": "GANTRY_ADAPTIVE_HELPERS", "preemption-aware": "GANTRY_PREEMPTION_AWARE"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -28,6 +32,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best of each cell is kept")
     parser.add_argument("--seconds", type=float, default=1.5, help="timed seconds per run")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="gantry's thread count")
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="adaptive", help="the setting turned on and off")
     parser.add_argument("--load-cpu", type=int, default=os.cpu_count() - 1, help="the CPU the busy loop is pinned to")
     args = parser.parse_args()
 
@@ -43,19 +48,19 @@ def main():
                             busy.start()
                         try:
                             for setting in ("0", "1"):
-                                env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-                                           GANTRY_ADAPTIVE_HELPERS=setting)
+                                env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+                                env[SETTINGS[args.setting]] = setting
                                 run = compare.gantry_run(args.build_dir, preset, width, args.seconds, env)
                                 busy_compare.keep_best(best, (mode, preset, width, setting), run)
-                                print(f"round {round_index + 1} {preset:>8} {width:>4} {mode:>6} adaptive {setting}: "
+                                print(f"round {round_index + 1} {preset:>8} {width:>4} {mode:>6} {args.setting} {setting}: "
                                       f"{run['iterations_per_second']:.2f} it/s", file=sys.stderr, flush=True)
                         finally:
                             busy.stop()
     finally:
         busy.stop()
 
-    print(f"{args.rounds} rounds, {args.seconds} s per run, best kept; {args.threads} threads; loaded: one busy loop "
-          f"pinned to CPU {args.load_cpu}")
+    print(f"{args.setting} off / on; {args.rounds} rounds, {args.seconds} s per run, best kept; {args.threads} threads; "
+          f"loaded: one busy loop pinned to CPU {args.load_cpu}")
     print()
     print("| preset | width | quiet: off | on | on / off | loaded: off | on | on / off |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

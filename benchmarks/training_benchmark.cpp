@@ -18,8 +18,8 @@ using bench::Preset;
 
 namespace {
 
-/// GANTRY_PIECES_PER_THREAD (a whole number) and GANTRY_ADAPTIVE_HELPERS (0 or 1) set SplitOptions, so that
-/// busy_compare.py can measure the same build with other splits.
+/// GANTRY_PIECES_PER_THREAD (a whole number), GANTRY_ADAPTIVE_HELPERS and GANTRY_PREEMPTION_AWARE (0 or 1) set
+/// SplitOptions, so that busy_compare.py and helpers_ab.py can measure the same build with other settings.
 void apply_split_from_environment() {
   gantry::SplitOptions options = gantry::split_options();
   if (const char* text = std::getenv("GANTRY_PIECES_PER_THREAD")) {
@@ -38,6 +38,12 @@ void apply_split_from_environment() {
     if (value != "0" && value != "1")
       throw std::invalid_argument("GANTRY_ADAPTIVE_HELPERS must be 0 or 1, given '" + value + "'");
     options.adaptive_helpers = value == "1";
+  }
+  if (const char* text = std::getenv("GANTRY_PREEMPTION_AWARE")) {
+    const std::string value = text;
+    if (value != "0" && value != "1")
+      throw std::invalid_argument("GANTRY_PREEMPTION_AWARE must be 0 or 1, given '" + value + "'");
+    options.preemption_aware_helpers = value == "1";
   }
   gantry::set_split_options(options);  // validates: names the field and value
 }

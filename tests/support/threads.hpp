@@ -16,8 +16,9 @@ struct ThreadCountScope {
 };
 
 /// Restores the split options a test found; `pieces_per_thread` given: sets it for the scope, and
-/// `adaptive_helpers` false keeps the helpers in every job (for a test that needs a helper to run pieces, or two
-/// schedules to differ, whatever earlier jobs on a loaded machine made the pool's advisor decide).
+/// `adaptive_helpers` false keeps the helpers in every job and taking every piece they can (adaptive_helpers and
+/// preemption_aware_helpers off: for a test that needs a helper to run pieces, or two schedules to differ,
+/// whatever the pool made of a loaded machine).
 struct SplitOptionsScope {
   SplitOptions before = gantry::split_options();
   SplitOptionsScope() = default;
@@ -25,12 +26,14 @@ struct SplitOptionsScope {
     SplitOptions options = before;
     options.pieces_per_thread = pieces_per_thread;
     options.adaptive_helpers = adaptive_helpers;
+    options.preemption_aware_helpers = adaptive_helpers;
     gantry::set_split_options(options);
   }
   ~SplitOptionsScope() { gantry::set_split_options(before); }
 };
 
-/// The pieces a test found, with the helpers in every job (SplitOptions::adaptive_helpers off) for the scope.
+/// The pieces a test found, with the helpers in every job and taking every piece they can (SplitOptions::
+/// adaptive_helpers and preemption_aware_helpers off) for the scope.
 struct HelpersAlwaysJoinScope : SplitOptionsScope {
   HelpersAlwaysJoinScope() : SplitOptionsScope(gantry::split_options().pieces_per_thread, false) {}
 };

@@ -3,10 +3,13 @@
 /// The thread pool that runs a split pass, step or vector update, and how such a job is cut into pieces.
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
 #include "gantry/core/helper_advisor.hpp"
+#include "gantry/core/helper_placement.hpp"
+#include "gantry/core/slice_watch.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
 
@@ -16,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -52,7 +56,10 @@ void openblas_set_num_threads(int);
 // from a finished step's gradients.
 // Thread counts: a job uses min(pieces, max_pass_threads()) threads, the calling thread included, unless the
 // helpers have lately cost more waiting than they saved (SplitOptions::adaptive_helpers, HelperAdvisor): then the
-// calling thread runs all pieces itself for a while, same pieces, same result. Helper
+// calling thread runs all pieces itself for a while, same pieces, same result. A helper that shares its core with
+// another process starts only the pieces it can finish before the OS preempts it, and keeps off the calling
+// thread's CPU (SplitOptions::preemption_aware_helpers, SliceWatch, HelperPlacement): it runs fewer pieces, never
+// other ones. Helper
 // threads are started on the first job that needs them (none when thread_count() stays 1), kept until the
 // process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and OpenBLAS run
 // single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
@@ -170,9 +177,11 @@ class SharePool {
   }
 
   /// Runs task(i) for every i in [0, pieces) on up to `threads` threads (the calling one included); returns when
-  /// all have run, or rethrows the first exception of one. `adaptive`: the advisor may keep the helpers out.
+  /// all have run, or rethrows the first exception of one. `options`: adaptive_helpers lets the advisor keep the
+  /// helpers out, preemption_aware_helpers lets them mind their core's other users.
   template <class Task>
-  void run(int pieces, int threads, Task& task, bool adaptive) {
+  void run(int pieces, int threads, Task& task, const SplitOptions& options) {
+    const bool adaptive = options.adaptive_helpers;
     threads = std::min(threads, pieces);
     if (threads <= 1 || !take(threads - 1)) {
       for (int i = 0; i < pieces; ++i) task(i);
@@ -192,6 +201,8 @@ class SharePool {
       total_.store(pieces, std::memory_order_relaxed);
       done_.store(0, std::memory_order_relaxed);
       active_helpers_.store(threads - 1, std::memory_order_relaxed);
+      preemption_aware_.store(options.preemption_aware_helpers, std::memory_order_relaxed);
+      caller_cpu_.store(options.preemption_aware_helpers ? current_cpu() : -1, std::memory_order_relaxed);
       const std::uint64_t generation = ++generation_;
       claim_.store(generation << 32, std::memory_order_release);  // publishes the stores above
       {
@@ -251,12 +262,25 @@ class SharePool {
     for (int i = 0; i < pieces; ++i) task(i);
   }
 
-  /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran.
-  int work(std::uint64_t generation) {
+  /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran. With a
+  /// helper's `watch` (and whether it may have slept since it last reported), a piece the helper would likely be
+  /// preempted in is left to the others: the helper waits, watching, until its next turn or the job's end.
+  int work(std::uint64_t generation, SliceWatch* watch = nullptr, bool slept = false) {
     int ran = 0;
+    bool after_piece = false;
     std::uint64_t state = claim_.load(std::memory_order_acquire);
     while ((state >> 32) == generation &&
            static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
+      if (watch != nullptr) {
+        const SliceWatch::Nanoseconds wall = wall_time();
+        watch->observe(wall, cpu_time(), slept, after_piece);
+        slept = after_piece = false;
+        if (!watch->may_start(wall)) {
+          spin_pause();
+          state = claim_.load(std::memory_order_acquire);
+          continue;
+        }
+      }
       if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
         try {
           call_(task_, static_cast<int>(state & 0xffffffffu));
@@ -266,6 +290,7 @@ class SharePool {
         }
         done_.fetch_add(1, std::memory_order_release);
         ++ran;
+        after_piece = true;
         state = claim_.load(std::memory_order_acquire);
       }
     }
@@ -275,24 +300,67 @@ class SharePool {
   /// Helper `index` joins the jobs that ask for more than `index` helpers.
   void helper_loop(int index) {
     omp_set_num_threads(1);  // products inside a piece stay on this thread (OpenBLAS: see SingleThreadedProducts)
+    SliceWatch watch;
+    HelperPlacement placement;
     std::uint64_t seen = 0;
     for (;;) {
       std::uint64_t generation = seen;
-      // Jobs follow each other closely within a training step: spin a little before sleeping.
-      for (int spin = 0; spin < 4000 && generation == seen; ++spin) {
+      // Jobs follow each other closely within a training step: spin a little before sleeping. On a core shared
+      // with another process, for up to shared_core_spin, watching: a helper that sleeps gives its turn away.
+      const bool keep_turn = preemption_aware_.load(std::memory_order_relaxed) && watch.shared(wall_time());
+      const SliceWatch::Nanoseconds spin_began = keep_turn ? wall_time() : 0;
+      for (int spin = 0; generation == seen; ++spin) {
+        if (keep_turn && spin % 64 == 0) {
+          const SliceWatch::Nanoseconds wall = wall_time();
+          if (spin >= 4000 && wall - spin_began > shared_core_spin) break;
+          watch.observe(wall, cpu_time(), false, false);
+        } else if (!keep_turn && spin >= 4000) {
+          break;
+        }
         generation = claim_.load(std::memory_order_acquire) >> 32;
         if (generation == seen) spin_pause();
       }
+      bool slept = false;
       if (generation == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || published_ != seen; });
         if (stop_) return;
         generation = published_;
+        slept = true;
       }
       seen = generation;
-      // Read after the generation (acquire): this job's count or a later job's, whose claims then fail in work().
-      if (index < active_helpers_.load(std::memory_order_relaxed)) work(generation);
+      // Read after the generation (acquire): this job's values or a later job's, whose claims then fail in work().
+      if (index >= active_helpers_.load(std::memory_order_relaxed)) continue;
+      if (preemption_aware_.load(std::memory_order_relaxed)) {
+        placement.keep_off(caller_cpu_.load(std::memory_order_relaxed));
+        work(generation, &watch, slept);
+      } else {
+        placement.restore();
+        work(generation);
+      }
     }
+  }
+
+  /// How long a helper on a shared core spins for the next job before it sleeps: longer than the gaps between
+  /// the jobs of a training step, far shorter than a step's pause between two calls of a user's loop.
+  static constexpr SliceWatch::Nanoseconds shared_core_spin = 2'000'000;
+
+  static SliceWatch::Nanoseconds wall_time() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  /// The calling thread's CPU time (a system call, ~0.5 us: read once per piece, and every 64 spins on a shared
+  /// core). Where the system has no per-thread clock, the wall clock: no pause is then seen, and the helpers
+  /// take every piece as before.
+  static SliceWatch::Nanoseconds cpu_time() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec t{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0)
+      return static_cast<SliceWatch::Nanoseconds>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+#endif
+    return wall_time();
   }
 
   std::vector<std::thread> helpers_;
@@ -305,6 +373,8 @@ class SharePool {
   std::atomic<int> total_{0};
   std::atomic<int> done_{0};
   std::atomic<int> active_helpers_{0};       ///< helpers the running job asked for
+  std::atomic<bool> preemption_aware_{false};  ///< the running job's SplitOptions::preemption_aware_helpers
+  std::atomic<int> caller_cpu_{-1};          ///< the CPU its calling thread started it on
   std::atomic<bool> busy_{false};
   void* task_ = nullptr;
   void (*call_)(void*, int) = nullptr;
@@ -332,7 +402,7 @@ void run_shares(int shares, Body&& body) {
     const RunningShare running;
     body(i, shares);
   };
-  SharePool::instance().run(shares, max_pass_threads(), task, split_options().adaptive_helpers);
+  SharePool::instance().run(shares, max_pass_threads(), task, split_options());
 #else
   for (int i = 0; i < shares; ++i) body(i, shares);  // without OpenMP a planned job has one piece
 #endif

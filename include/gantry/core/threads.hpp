@@ -55,6 +55,12 @@ struct SplitOptions {
   /// they saved (another process holding a core; core/helper_advisor.hpp). The pieces, and so the results, stay
   /// the same; only who runs them changes. false: the helpers always join.
   bool adaptive_helpers = true;
+  /// A helper thread that finds its core shared with another process starts only the pieces it can finish
+  /// before the OS preempts it (core/slice_watch.hpp), leaving the others to the threads that are running, and
+  /// keeps off the calling thread's CPU (core/helper_placement.hpp: it changes its own affinity, never the
+  /// calling thread's). The pieces, and so the results, stay the same. false: helpers take pieces whenever they
+  /// can and stay where the OS puts them.
+  bool preemption_aware_helpers = true;
 
   void validate() const {
     detail::require(pieces_per_thread >= 1 && pieces_per_thread <= 64, "SplitOptions", "pieces_per_thread",

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// A helper thread keeping off the calling thread's CPU (core/helper_placement.hpp): on Linux it leaves that CPU
+// at once and gets every CPU it started with back; with one CPU to run on, or elsewhere, it stays as it is.
+
+#include <gantry/core/helper_placement.hpp>
+
+#include <thread>
+
+#include "catch.hpp"
+
+using gantry::detail::current_cpu;
+using gantry::detail::HelperPlacement;
+
+#if defined(__linux__)
+
+namespace {
+
+bool same_cpus(const cpu_set_t& a, const cpu_set_t& b) { return CPU_EQUAL(&a, &b) != 0; }
+
+}  // namespace
+
+TEST_CASE("a helper on the calling thread's CPU moves off it, and gets its CPUs back when asked",
+          "[core][threads]") {
+  // On a thread of its own, as a helper is: the test thread's affinity is never touched.
+  struct Seen {
+    cpu_set_t started_with{}, while_avoiding{}, restored{}, after_other{};
+    int cpu = -1, cpu_after = -1, avoided = -2, avoided_after_restore = -2, avoided_other = -2;
+  } seen;
+  std::thread helper([&seen] {
+    CPU_ZERO(&seen.started_with);
+    sched_getaffinity(0, sizeof seen.started_with, &seen.started_with);
+    HelperPlacement placement;
+    seen.cpu = current_cpu();
+    placement.keep_off(seen.cpu);  // as if the calling thread ran here
+    seen.avoided = placement.avoided();
+    seen.cpu_after = current_cpu();
+    sched_getaffinity(0, sizeof seen.while_avoiding, &seen.while_avoiding);
+    placement.keep_off(-1);  // the calling thread's CPU unknown: every CPU again
+    seen.avoided_after_restore = placement.avoided();
+    sched_getaffinity(0, sizeof seen.restored, &seen.restored);
+    // A calling thread on another CPU than this one: nothing to move away from.
+    const int here = current_cpu();
+    int other = -1;
+    for (int c = 0; c < CPU_SETSIZE && other < 0; ++c)
+      if (c != here && CPU_ISSET(c, &seen.started_with)) other = c;
+    placement.keep_off(other);
+    seen.avoided_other = placement.avoided();
+    sched_getaffinity(0, sizeof seen.after_other, &seen.after_other);
+  });
+  helper.join();
+
+  REQUIRE(seen.cpu >= 0);
+  CHECK(seen.avoided_after_restore == -1);
+  CHECK(same_cpus(seen.restored, seen.started_with));
+  CHECK(seen.avoided_other == -1);
+  CHECK(same_cpus(seen.after_other, seen.started_with));
+  if (CPU_COUNT(&seen.started_with) >= 2) {
+    CHECK(seen.avoided == seen.cpu);
+    CHECK(seen.cpu_after != seen.cpu);  // sched_setaffinity moves the thread before it returns
+    CHECK_FALSE(CPU_ISSET(seen.cpu, &seen.while_avoiding));
+    CHECK(CPU_COUNT(&seen.while_avoiding) == CPU_COUNT(&seen.started_with) - 1);
+  } else {
+    // One CPU for the process: the helper has nowhere else to go and stays.
+    CHECK(seen.avoided == -1);
+    CHECK(same_cpus(seen.while_avoiding, seen.started_with));
+  }
+}
+
+TEST_CASE("a helper restricted to one CPU stays on it", "[core][threads]") {
+  struct Seen {
+    cpu_set_t pinned{}, after{};
+    int avoided = -2;
+    bool pinned_ok = false;
+  } seen;
+  std::thread helper([&seen] {
+    const int here = current_cpu();
+    CPU_ZERO(&seen.pinned);
+    CPU_SET(here, &seen.pinned);
+    seen.pinned_ok = sched_setaffinity(0, sizeof seen.pinned, &seen.pinned) == 0;
+    HelperPlacement placement;
+    placement.keep_off(current_cpu());
+    seen.avoided = placement.avoided();
+    sched_getaffinity(0, sizeof seen.after, &seen.after);
+  });
+  helper.join();
+  REQUIRE(seen.pinned_ok);
+  CHECK(seen.avoided == -1);
+  CHECK(same_cpus(seen.after, seen.pinned));
+}
+
+#else
+
+TEST_CASE("without Linux's affinity calls a helper stays where it is", "[core][threads]") {
+  HelperPlacement placement;
+  placement.keep_off(current_cpu());
+  CHECK(current_cpu() == -1);
+  CHECK(placement.avoided() == -1);
+}
+
+#endif
