@@ -22,12 +22,14 @@ namespace gantry::detail {
 ///
 /// The thread reports its wall-clock and CPU time (observe()) before it claims a piece, and every few microseconds
 /// while it waits without sleeping. Wall time it did not spend on the CPU since the previous report, above
-/// `off_core`, means the core was another thread's: its current turn began at the earliest when that pause can
-/// have ended, and the turn before lasted at least until the previous report. The median of the last few turns
-/// is the expected turn. A piece may start when the time since the turn began, plus twice the longest recent
-/// piece (the turn's start is known to within a piece), plus `margin`, fits in the expected turn. The core counts
-/// as shared from the second pause within `memory` until `memory` after the last one; on a core of its own (and
-/// when a piece fits in no turn) every piece may start
+/// `off_core`, means the core was another thread's. The pause lies somewhere between the two reports, so the turn
+/// that follows began between the earliest and the latest the pause can have ended (a piece apart when the thread
+/// ran one in between, microseconds when it was spinning), and the turn before lasted at least from the latest
+/// it can have begun to the report before the pause. The second shortest of the last five such turns is the expected
+/// turn.
+/// A piece may start when the time since the earliest start of this turn, plus the longest recent piece, plus
+/// `margin`, fits in the expected turn. The core counts as shared from the second pause within `memory` until
+/// `memory` after the last one; on a core of its own, and when a piece fits in no turn, every piece may start
 /// (the pool's advisor then judges the helpers by their waits). A pause after which the thread may have slept
 /// begins a turn but ends none that could be measured. All times in nanoseconds.
 class SliceWatch {
@@ -37,7 +39,7 @@ class SliceWatch {
   static constexpr Nanoseconds off_core = 300'000;    ///< a longer pause off the CPU: another thread had the core
   static constexpr Nanoseconds memory = 200'000'000;  ///< a core not seen shared for this long is the thread's own
   static constexpr Nanoseconds margin = 100'000;      ///< spare time left at the end of a turn
-  static constexpr int turns_kept = 5;                ///< the expected turn is the median of this many
+  static constexpr int turns_kept = 5;                ///< the expected turn is the second shortest of these
 
   /// The thread's wall-clock and CPU time now. `may_have_slept`: it may have waited on a lock or condition since
   /// the previous report. `after_piece`: it ran one piece since the previous report.
@@ -55,12 +57,16 @@ class SliceWatch {
     }
     if (off > off_core) {
       if (!may_have_slept) {
-        if (turn_measurable_) remember_turn(wall_mark_ - turn_began_);
+        // From the latest the turn can have begun to the last report in it: the least it can have lasted.
+        if (turn_measurable_) remember_turn(wall_mark_ - (turn_began_ + turn_start_error_));
         // Two pauses within `memory`: one alone may be the machine's own (an interrupt, a hypervisor's steal).
         if (wall - last_pause_ < memory) shared_until_ = wall + memory;
         last_pause_ = wall;
       }
       turn_began_ = wall_mark_ + off;
+      // The pause lies somewhere in the interval: the turn began up to its CPU time later (a piece's, when the
+      // thread ran one; a few microseconds when it reported as it spun).
+      turn_start_error_ = on_cpu;
       turn_measurable_ = !may_have_slept;
     }
     mark(wall, cpu);
@@ -69,7 +75,7 @@ class SliceWatch {
   /// True when a piece started at `wall` (the time of the last observe()) would likely finish within this turn.
   bool may_start(Nanoseconds wall) const {
     if (!shared(wall) || turn_ <= 0) return true;
-    const Nanoseconds needed = 2 * piece_ + margin;
+    const Nanoseconds needed = piece_ + margin;
     if (needed > turn_) return true;
     return (wall - turn_began_) + needed <= turn_;
   }
@@ -92,8 +98,9 @@ class SliceWatch {
     turns_[static_cast<std::size_t>(next_turn_)] = turn;
     next_turn_ = (next_turn_ + 1) % turns_kept;
     if (measured_ < turns_kept) ++measured_;
-    // The median: one pause of another cause (an interrupt, a page fault) that looks like a turn's end does not
-    // move it. Insertion sort: five entries.
+    // The second shortest (the shortest while fewer than four are known), not the median: guessing a turn too long
+    // costs a piece cut off for the other thread's whole turn, guessing it too short only a piece's worth of spin.
+    // One odd long or short turn still does not move it. Insertion sort: five entries.
     std::array<Nanoseconds, turns_kept> sorted{};
     for (int k = 0; k < measured_; ++k) {
       int j = k;
@@ -101,12 +108,13 @@ class SliceWatch {
         sorted[static_cast<std::size_t>(j)] = sorted[static_cast<std::size_t>(j - 1)];
       sorted[static_cast<std::size_t>(j)] = turns_[static_cast<std::size_t>(k)];
     }
-    turn_ = sorted[static_cast<std::size_t>(measured_ / 2)];
+    turn_ = sorted[static_cast<std::size_t>(measured_ / 4)];
   }
 
   bool started_ = false;
   Nanoseconds wall_mark_ = 0, cpu_mark_ = 0;  ///< at the previous report
-  Nanoseconds turn_began_ = 0;
+  Nanoseconds turn_began_ = 0;        ///< the earliest the current turn can have begun
+  Nanoseconds turn_start_error_ = 0;  ///< how much later it can have begun
   bool turn_measurable_ = false;  ///< turn_began_ is the end of another thread's turn, not of a sleep
   Nanoseconds shared_until_ = 0;
   Nanoseconds last_pause_ = -memory;  ///< when the last pause that was not a sleep ended
