@@ -134,7 +134,7 @@ TEST_CASE("a piece longer than any turn is started anyway, and a core quiet for 
   REQUIRE(line.watch.shared(line.wall));
   line.spin(1400 * us);
   line.piece(100 * us);
-  CHECK_FALSE(line.watch.may_start(line.wall));  // 100 us left of the turn: less than 2 pieces and the margin
+  CHECK_FALSE(line.watch.may_start(line.wall));  // 100 us left of the turn: less than a piece and the margin
   line.pause(2400 * us);
   line.report();
   line.piece(5 * ms);  // a width-512 piece: longer than a turn, then 3.4 ms of it went to the other thread
@@ -146,6 +146,41 @@ TEST_CASE("a piece longer than any turn is started anyway, and a core quiet for 
   for (Ns t = 0; t <= SliceWatch::memory; t += 1 * ms) line.piece(1 * ms);
   CHECK_FALSE(line.watch.shared(line.wall));
   CHECK(line.watch.may_start(line.wall));
+}
+
+TEST_CASE("a guess proven wrong by a longer turn is forgotten, after a bounded wait", "[core][threads]") {
+  // A core of its own on a busy virtual machine: pauses of 1 ms every 60 ms or so, the machine's own. They look
+  // like turns of another thread...
+  Timeline line;
+  line.report();
+  for (int k = 0; k < 4; ++k) {
+    for (int p = 0; p < 200; ++p) line.piece(300 * us);
+    line.pause(1 * ms);
+    line.report();
+  }
+  REQUIRE(line.watch.shared(line.wall));
+  const Ns expected = line.watch.expected_turn();
+  REQUIRE(expected >= 59 * ms);
+  REQUIRE(expected <= 60 * ms);
+  // ...until a turn runs on past the expected one: the thread waits at most a piece, the margin and `late`.
+  const Ns began = line.wall;
+  Ns waited = 0;
+  while (line.wall - began < 150 * ms) {
+    if (line.watch.may_start(line.wall)) {
+      line.piece(300 * us);
+    } else {
+      line.spin(5 * us);
+      waited += 5 * us;
+    }
+  }
+  CHECK(waited > 0);
+  CHECK(waited <= 300 * us + SliceWatch::margin + SliceWatch::late + 10 * us);
+  CHECK_FALSE(line.watch.shared(line.wall));
+  CHECK(line.watch.expected_turn() == 0);
+  // The next pause alone does not make the core shared again.
+  line.pause(1 * ms);
+  line.report();
+  CHECK_FALSE(line.watch.shared(line.wall));
 }
 
 TEST_CASE("a pause after which the thread may have slept begins a turn but measures none", "[core][threads]") {

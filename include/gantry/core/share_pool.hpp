@@ -294,6 +294,8 @@ class SharePool {
         state = claim_.load(std::memory_order_acquire);
       }
     }
+    // The last piece's length too: with one piece per thread it is the only one.
+    if (watch != nullptr && after_piece) watch->observe(wall_time(), cpu_time(), false, true);
     return ran;
   }
 

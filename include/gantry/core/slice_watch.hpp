@@ -30,8 +30,11 @@ namespace gantry::detail {
 /// A piece may start when the time since the earliest start of this turn, plus the longest recent piece, plus
 /// `margin`, fits in the expected turn. The core counts as shared from the second pause within `memory` until
 /// `memory` after the last one; on a core of its own, and when a piece fits in no turn, every piece may start
-/// (the pool's advisor then judges the helpers by their waits). A pause after which the thread may have slept
-/// begins a turn but ends none that could be measured. All times in nanoseconds.
+/// (the pool's advisor then judges the helpers by their waits). A turn that outlasts the expected one by `late`
+/// shows the guess wrong (the pauses were the machine's own, not another thread's turns, as on a quiet virtual
+/// machine): the turns are forgotten and the core is the thread's own again, so that a wrong guess costs at most
+/// one piece's wait and `late`. A pause after which the thread may have slept begins a turn but ends none that
+/// could be measured. All times in nanoseconds.
 class SliceWatch {
  public:
   using Nanoseconds = std::int64_t;
@@ -39,6 +42,7 @@ class SliceWatch {
   static constexpr Nanoseconds off_core = 300'000;    ///< a longer pause off the CPU: another thread had the core
   static constexpr Nanoseconds memory = 200'000'000;  ///< a core not seen shared for this long is the thread's own
   static constexpr Nanoseconds margin = 100'000;      ///< spare time left at the end of a turn
+  static constexpr Nanoseconds late = 2'000'000;      ///< a turn this much longer than expected was no turn
   static constexpr int turns_kept = 5;                ///< the expected turn is the second shortest of these
 
   /// The thread's wall-clock and CPU time now. `may_have_slept`: it may have waited on a lock or condition since
@@ -68,6 +72,8 @@ class SliceWatch {
       // thread ran one; a few microseconds when it reported as it spun).
       turn_start_error_ = on_cpu;
       turn_measurable_ = !may_have_slept;
+    } else if (turn_ > 0 && wall - turn_began_ > turn_ + late) {
+      forget_turns();
     }
     mark(wall, cpu);
   }
@@ -91,6 +97,14 @@ class SliceWatch {
   void mark(Nanoseconds wall, Nanoseconds cpu) {
     wall_mark_ = wall;
     cpu_mark_ = cpu;
+  }
+
+  void forget_turns() {
+    measured_ = 0;
+    next_turn_ = 0;
+    turn_ = 0;
+    shared_until_ = 0;
+    last_pause_ = -memory;
   }
 
   void remember_turn(Nanoseconds turn) {
