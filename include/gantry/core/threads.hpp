@@ -45,7 +45,8 @@ struct SplitOptions {
   /// min_work_per_piece). 1: one piece per thread, the whole job waiting for the slowest. The default, because
   /// measured with one of two cores held by a busy loop (docs/PERFORMANCE.md, "Speed on a busy machine") 2 or 4
   /// gained 5 % at width 512 and lost 3-6 % at width 64: a thread the OS preempts in the middle of a piece still
-  /// stalls the step for a time slice, which finer pieces do not shorten.
+  /// stalls the step for a time slice, which finer pieces do not shorten (preemption_aware_helpers avoids most
+  /// such stalls).
   int pieces_per_thread = 1;
   /// Samples (columns) of a piece, at least: narrower products lose more to packing than they gain.
   int min_columns_per_piece = 16;
