@@ -353,8 +353,8 @@ class SharePool {
         .count();
   }
 
-  /// The calling thread's CPU time (a system call, ~0.5 us: read once per piece, and every 64 spins on a shared
-  /// core). Where the system has no per-thread clock, the wall clock: no pause is then seen, and the helpers
+  /// The calling thread's CPU time (a system call, ~0.5 us: read once per piece, and as a helper on a shared core
+  /// waits). Where the system has no per-thread clock, the wall clock: no pause is then seen, and the helpers
   /// take every piece as before.
   static SliceWatch::Nanoseconds cpu_time() {
 #if defined(CLOCK_THREAD_CPUTIME_ID)
