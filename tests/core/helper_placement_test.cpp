@@ -30,21 +30,30 @@ TEST_CASE("a helper on the calling thread's CPU moves off it, and gets its CPUs 
     CPU_ZERO(&seen.started_with);
     sched_getaffinity(0, sizeof seen.started_with, &seen.started_with);
     HelperPlacement placement;
-    seen.cpu = current_cpu();
-    placement.keep_off(seen.cpu);  // as if the calling thread ran here
+    // As if the calling thread ran here. The OS may move this thread between reading its CPU and keep_off()
+    // (on a loaded machine): then keep_off() rightly sees no meeting, and the test tries again.
+    for (int attempt = 0; attempt < 100 && placement.avoided() < 0; ++attempt) {
+      seen.cpu = current_cpu();
+      placement.keep_off(seen.cpu);
+    }
     seen.avoided = placement.avoided();
     seen.cpu_after = current_cpu();
     sched_getaffinity(0, sizeof seen.while_avoiding, &seen.while_avoiding);
     placement.keep_off(-1);  // the calling thread's CPU unknown: every CPU again
     seen.avoided_after_restore = placement.avoided();
     sched_getaffinity(0, sizeof seen.restored, &seen.restored);
-    // A calling thread on another CPU than this one: nothing to move away from.
-    const int here = current_cpu();
-    int other = -1;
-    for (int c = 0; c < CPU_SETSIZE && other < 0; ++c)
-      if (c != here && CPU_ISSET(c, &seen.started_with)) other = c;
-    placement.keep_off(other);
-    seen.avoided_other = placement.avoided();
+    // A calling thread on another CPU than this one: nothing to move away from (again unless the OS moves this
+    // thread onto that CPU in between: then it tries again).
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      placement.restore();
+      const int here = current_cpu();
+      int other = -1;
+      for (int c = 0; c < CPU_SETSIZE && other < 0; ++c)
+        if (c != here && CPU_ISSET(c, &seen.started_with)) other = c;
+      placement.keep_off(other);
+      seen.avoided_other = placement.avoided();
+      if (seen.avoided_other == -1) break;
+    }
     sched_getaffinity(0, sizeof seen.after_other, &seen.after_other);
   });
   helper.join();
