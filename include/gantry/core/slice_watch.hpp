@@ -20,20 +20,20 @@ namespace gantry::detail {
 /// never holds the job: in its turn it takes pieces at a whole core's speed, and outside it the calling thread
 /// takes them all.
 ///
-/// The thread reports its wall-clock and CPU time (observe()) before it claims a piece, after a job's last piece,
-/// and every few microseconds while it waits without sleeping. Wall time it did not spend on the CPU since the previous report, above
-/// `off_core`, means the core was another thread's. The pause lies somewhere between the two reports, so the turn
-/// that follows began between the earliest and the latest the pause can have ended (a piece apart when the thread
-/// ran one in between, microseconds when it was spinning), and the turn before lasted at least from the latest
-/// it can have begun to the report before the pause. The second shortest of the last five such turns is the
-/// expected turn. A piece may start when the time since the earliest start of this turn, plus the longest recent
-/// piece, plus `margin`, fits in the expected turn. The core counts as shared from the second pause within `memory` until
-/// `memory` after the last one; on a core of its own, and when a piece fits in no turn, every piece may start
-/// (the pool's advisor then judges the helpers by their waits). A turn that outlasts the expected one by `late`
-/// shows the guess wrong (the pauses were the machine's own, not another thread's turns, as on a quiet virtual
-/// machine): the turns are forgotten and the core is the thread's own again, so that a wrong guess costs at most
-/// one piece's wait and `late`. A pause after which the thread may have slept begins a turn but ends none that
-/// could be measured. All times in nanoseconds.
+/// The thread reports its wall-clock and CPU time (observe()) before it claims a piece, after a job's last piece, and
+/// every few microseconds while it waits without sleeping. Wall time it did not spend on the CPU since the previous
+/// report, above `off_core`, means the core was another thread's. The pause lies somewhere between the two reports, so
+/// the turn that follows began between the earliest and the latest the pause can have ended (a piece apart when the
+/// thread ran one in between, microseconds when it was spinning), and the turn before lasted at least from the latest
+/// it can have begun to the report before the pause. The second shortest of the last five such turns is the expected
+/// turn. A piece may start when the time since the earliest start of this turn, plus the longest recent piece, plus
+/// `margin`, fits in the expected turn. The core counts as shared from the second pause within `memory` until `memory`
+/// after the last one; on a core of its own, and when a piece fits in no turn, every piece may start (the pool's
+/// advisor then judges the helpers by their waits). A turn that outlasts the expected one by `late` shows the guess
+/// wrong (the pauses were the machine's own, not another thread's turns, as on a quiet virtual machine): the turns are
+/// forgotten and the core is the thread's own again, so that a wrong guess costs at most one piece's wait and `late`. A
+/// pause after which the thread may have slept begins a turn but ends none that could be measured. All times in
+/// nanoseconds.
 class SliceWatch {
  public:
   using Nanoseconds = std::int64_t;
