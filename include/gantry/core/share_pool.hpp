@@ -267,19 +267,20 @@ class SharePool {
   /// preempted in is left to the others: the helper waits, watching, until its next turn or the job's end.
   int work(std::uint64_t generation, SliceWatch* watch = nullptr, bool slept = false) {
     int ran = 0;
-    bool after_piece = false;
+    SliceWatch::Nanoseconds wall = 0;  // at the last report
+    const auto report = [&](bool may_have_slept, bool after_piece) {
+      wall = wall_time();
+      watch->observe(wall, cpu_time(), may_have_slept, after_piece);
+    };
+    if (watch != nullptr) report(slept, false);
     std::uint64_t state = claim_.load(std::memory_order_acquire);
     while ((state >> 32) == generation &&
            static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
-      if (watch != nullptr) {
-        const SliceWatch::Nanoseconds wall = wall_time();
-        watch->observe(wall, cpu_time(), slept, after_piece);
-        slept = after_piece = false;
-        if (!watch->may_start(wall)) {
-          spin_pause();
-          state = claim_.load(std::memory_order_acquire);
-          continue;
-        }
+      if (watch != nullptr && !watch->may_start(wall)) {
+        spin_pause();
+        report(false, false);
+        state = claim_.load(std::memory_order_acquire);
+        continue;
       }
       if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
         try {
@@ -290,12 +291,10 @@ class SharePool {
         }
         done_.fetch_add(1, std::memory_order_release);
         ++ran;
-        after_piece = true;
+        if (watch != nullptr) report(false, true);  // the piece's length, the last one's too
         state = claim_.load(std::memory_order_acquire);
       }
     }
-    // The last piece's length too: with one piece per thread it is the only one.
-    if (watch != nullptr && after_piece) watch->observe(wall_time(), cpu_time(), false, true);
     return ran;
   }
 

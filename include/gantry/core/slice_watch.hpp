@@ -20,8 +20,8 @@ namespace gantry::detail {
 /// never holds the job: in its turn it takes pieces at a whole core's speed, and outside it the calling thread
 /// takes them all.
 ///
-/// The thread reports its wall-clock and CPU time (observe()) before it claims a piece, after a job's last piece, and
-/// every few microseconds while it waits without sleeping. Wall time it did not spend on the CPU since the previous
+/// The thread reports its wall-clock and CPU time (observe()) when it joins a job, after each piece, and every few
+/// microseconds while it waits without sleeping. Wall time it did not spend on the CPU since the previous
 /// report, above `off_core`, means the core was another thread's. The pause lies somewhere between the two reports, so
 /// the turn that follows began between the earliest and the latest the pause can have ended (a piece apart when the
 /// thread ran one in between, microseconds when it was spinning), and the turn before lasted at least from the latest
@@ -113,15 +113,11 @@ class SliceWatch {
     if (measured_ < turns_kept) ++measured_;
     // The second shortest (the shortest while fewer than four are known), not the median: guessing a turn too long
     // costs a piece cut off for the other thread's whole turn, guessing it too short only a piece's worth of spin.
-    // One odd long or short turn still does not move it. Insertion sort: five entries.
-    std::array<Nanoseconds, turns_kept> sorted{};
-    for (int k = 0; k < measured_; ++k) {
-      int j = k;
-      for (; j > 0 && sorted[static_cast<std::size_t>(j - 1)] > turns_[static_cast<std::size_t>(k)]; --j)
-        sorted[static_cast<std::size_t>(j)] = sorted[static_cast<std::size_t>(j - 1)];
-      sorted[static_cast<std::size_t>(j)] = turns_[static_cast<std::size_t>(k)];
-    }
-    turn_ = sorted[static_cast<std::size_t>(measured_ / 4)];
+    // One odd long or short turn still does not move it.
+    std::array<Nanoseconds, turns_kept> sorted = turns_;
+    const auto wanted = sorted.begin() + measured_ / 4;
+    std::nth_element(sorted.begin(), wanted, sorted.begin() + measured_);
+    turn_ = *wanted;
   }
 
   bool started_ = false;
