@@ -7,9 +7,10 @@
 #include <exception>
 #include <utility>
 
+#include "gantry/core/contention_watch.hpp"
 #include "gantry/core/helper_advisor.hpp"
 #include "gantry/core/helper_placement.hpp"
-#include "gantry/core/slice_watch.hpp"
+#include "gantry/core/preemption_point.hpp"
 #include "gantry/core/threads.hpp"
 #include "gantry/core/types.hpp"
 
@@ -19,7 +20,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -56,13 +56,13 @@ void openblas_set_num_threads(int);
 // from a finished step's gradients.
 // Thread counts: a job uses min(pieces, max_pass_threads()) threads, the calling thread included, unless the
 // helpers have lately cost more waiting than they saved (SplitOptions::adaptive_helpers, HelperAdvisor): then the
-// calling thread runs all pieces itself for a while, same pieces, same result. A helper that shares its core with
-// another process starts only the pieces it can finish before the OS preempts it, and keeps off the calling
-// thread's CPU (SplitOptions::preemption_aware_helpers, SliceWatch, HelperPlacement): it runs fewer pieces, never
-// other ones. Helper
-// threads are started on the first job that needs them (none when thread_count() stays 1), kept until the
-// process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and OpenBLAS run
-// single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
+// calling thread runs all pieces itself for a while, same pieces, same result. A helper keeps off the calling
+// thread's CPU, lets the OS end its turn before it claims a piece rather than in the middle of one, and when it
+// shares its core with another process spins longer for the next job before it sleeps
+// (SplitOptions::preemption_aware_helpers, HelperPlacement, preemption_point(), ContentionWatch): it runs fewer
+// pieces, never other ones. Helper threads are started on the first job that needs them (none when thread_count() stays 1), kept
+// until the process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and
+// OpenBLAS run single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
 
 namespace gantry::detail {
 
@@ -262,106 +262,79 @@ class SharePool {
     for (int i = 0; i < pieces; ++i) task(i);
   }
 
-  /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran. With a
-  /// helper's `watch` (and whether it may have slept since it last reported), a piece the helper would likely be
-  /// preempted in is left to the others: the helper waits, watching, until its next turn or the job's end.
-  int work(std::uint64_t generation, SliceWatch* watch = nullptr, bool slept = false) {
+  /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran. With
+  /// `preemption_points`, the thread offers the OS a place to end its turn before each claim (preemption_point()).
+  int work(std::uint64_t generation, bool preemption_points = false) {
     int ran = 0;
-    SliceWatch::Nanoseconds wall = 0;  // at the last report
-    const auto report = [&](bool may_have_slept, bool after_piece) {
-      wall = wall_time();
-      watch->observe(wall, cpu_time(), may_have_slept, after_piece);
-    };
-    if (watch != nullptr) report(slept, false);
-    std::uint64_t state = claim_.load(std::memory_order_acquire);
-    while ((state >> 32) == generation &&
-           static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed)) {
-      if (watch != nullptr && !watch->may_start(wall)) {
-        spin_pause();
-        report(false, false);
-        state = claim_.load(std::memory_order_acquire);
-        continue;
+    for (;;) {
+      if (preemption_points) preemption_point();
+      std::uint64_t state = claim_.load(std::memory_order_acquire);
+      bool claimed = false;
+      while (!claimed && (state >> 32) == generation &&
+             static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed))
+        claimed = claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire);
+      if (!claimed) return ran;
+      try {
+        call_(task_, static_cast<int>(state & 0xffffffffu));
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(failure_mutex_);
+        if (!failure_) failure_ = std::current_exception();
       }
-      if (claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        try {
-          call_(task_, static_cast<int>(state & 0xffffffffu));
-        } catch (...) {
-          const std::lock_guard<std::mutex> lock(failure_mutex_);
-          if (!failure_) failure_ = std::current_exception();
-        }
-        done_.fetch_add(1, std::memory_order_release);
-        ++ran;
-        if (watch != nullptr) report(false, true);  // the piece's length, the last one's too
-        state = claim_.load(std::memory_order_acquire);
-      }
+      done_.fetch_add(1, std::memory_order_release);
+      ++ran;
     }
-    return ran;
   }
 
   /// Helper `index` joins the jobs that ask for more than `index` helpers.
   void helper_loop(int index) {
     omp_set_num_threads(1);  // products inside a piece stay on this thread (OpenBLAS: see SingleThreadedProducts)
-    SliceWatch watch;
+    const RunQueueWait run_queue_wait;  // this thread's: made on it
+    ContentionWatch contention;
     HelperPlacement placement;
     std::uint64_t seen = 0;
     for (;;) {
       std::uint64_t generation = seen;
       // Jobs follow each other closely within a training step: spin a little before sleeping. On a core shared
-      // with another process, for up to shared_core_spin, watching: a helper that sleeps gives its turn away.
-      const bool keep_turn = preemption_aware_.load(std::memory_order_relaxed) && watch.shared(wall_time());
-      const SliceWatch::Nanoseconds spin_began = keep_turn ? wall_time() : 0;
+      // with another process, for up to shared_core_spin: the OS shares that core in turns of milliseconds, and a
+      // helper that sleeps gives its turn away, then waits for the other process's turn to end once woken.
+      bool shared = false;
+      ContentionWatch::Nanoseconds spin_began = 0;
+      if (preemption_aware_.load(std::memory_order_relaxed)) {
+        spin_began = wall_time();
+        contention.observe(spin_began, run_queue_wait.wait());
+        shared = contention.shared(spin_began);
+      }
       for (int spin = 0; generation == seen; ++spin) {
-        if (keep_turn && spin % 64 == 0) {
-          const SliceWatch::Nanoseconds wall = wall_time();
-          if (spin >= 4000 && wall - spin_began > shared_core_spin) break;
-          watch.observe(wall, cpu_time(), false, false);
-        } else if (!keep_turn && spin >= 4000) {
-          break;
-        }
+        if (spin >= 4000 && (!shared || (spin % 64 == 0 && wall_time() - spin_began > shared_core_spin))) break;
         generation = claim_.load(std::memory_order_acquire) >> 32;
         if (generation == seen) spin_pause();
       }
-      bool slept = false;
       if (generation == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || published_ != seen; });
         if (stop_) return;
         generation = published_;
-        slept = true;
       }
       seen = generation;
       // Read after the generation (acquire): this job's values or a later job's, whose claims then fail in work().
       if (index >= active_helpers_.load(std::memory_order_relaxed)) continue;
-      if (preemption_aware_.load(std::memory_order_relaxed)) {
+      const bool aware = preemption_aware_.load(std::memory_order_relaxed);
+      if (aware)
         placement.keep_off(caller_cpu_.load(std::memory_order_relaxed));
-        work(generation, &watch, slept);
-      } else {
+      else
         placement.restore();
-        work(generation);
-      }
+      work(generation, aware);
     }
   }
 
   /// How long a helper on a shared core spins for the next job before it sleeps: longer than the gaps between
   /// the jobs of a training step, far shorter than a step's pause between two calls of a user's loop.
-  static constexpr SliceWatch::Nanoseconds shared_core_spin = 2'000'000;
+  static constexpr ContentionWatch::Nanoseconds shared_core_spin = 2'000'000;
 
-  static SliceWatch::Nanoseconds wall_time() {
+  static ContentionWatch::Nanoseconds wall_time() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-  }
-
-  /// The calling thread's CPU time (a system call, ~0.5 us: read once per piece, and as a helper on a shared core
-  /// waits). Where the system has no per-thread clock, the wall clock: no pause is then seen, and the helpers
-  /// take every piece as before.
-  static SliceWatch::Nanoseconds cpu_time() {
-#if defined(CLOCK_THREAD_CPUTIME_ID)
-    timespec t{};
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0)
-      return static_cast<SliceWatch::Nanoseconds>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-#endif
-    return wall_time();
   }
 
   std::vector<std::thread> helpers_;

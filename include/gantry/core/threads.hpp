@@ -56,11 +56,12 @@ struct SplitOptions {
   /// they saved (another process holding a core; core/helper_advisor.hpp). The pieces, and so the results, stay
   /// the same; only who runs them changes. false: the helpers always join.
   bool adaptive_helpers = true;
-  /// A helper thread that finds its core shared with another process starts only the pieces it can finish
-  /// before the OS preempts it (core/slice_watch.hpp), leaving the others to the threads that are running, and
-  /// keeps off the calling thread's CPU (core/helper_placement.hpp: it changes its own affinity, never the
-  /// calling thread's). The pieces, and so the results, stay the same. false: helpers take pieces whenever they
-  /// can and stay where the OS puts them.
+  /// A helper thread keeps off the calling thread's CPU (core/helper_placement.hpp: it changes its own affinity,
+  /// never the calling thread's); lets the OS end its turn before it claims a piece rather than in the middle of
+  /// one (core/preemption_point.hpp); and when it finds its core shared with another process (it waits for the CPU
+  /// a quarter of the time or more, core/contention_watch.hpp) spins up to 2 ms for the next job before it
+  /// sleeps, since a helper that sleeps gives its turn on that core away. The pieces, and so the results, stay
+  /// the same. false: helpers stay where the OS puts them and spin only briefly, as on a core of their own.
   bool preemption_aware_helpers = true;
 
   void validate() const {

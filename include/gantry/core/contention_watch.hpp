@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// Whether a thread shares its core with another runnable thread, from the time it spends waiting for a CPU
+/// (docs/PERFORMANCE.md, "Speed on a busy machine").
+
+#include <cstdint>
+
+#if defined(__linux__)
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#endif
+
+namespace gantry::detail {
+
+/// Learns, on one thread, whether another runnable thread competes for its core.
+///
+/// The kernel counts the time a thread was ready to run but waited for a CPU (its run-queue wait). On a core of
+/// its own a helper waits almost never (0.3–0.4 % of the time on the test machine: kernel threads); on a core
+/// shared with a busy process it waits about half the time (45–50 %), whether it spins or sleeps between jobs.
+/// The thread reports its wall-clock time and its total wait (observe()), as often as it likes; every `window` or
+/// more the watch takes the share of that stretch spent waiting. Two stretches in a row waiting a quarter or more
+/// make the core shared until `memory` after the second. Why two, and a quarter: the test machine had a kernel
+/// thread's burst of 1–4 ms every 0.5 s; a burst of up to 5 ms, however it falls across two stretches, leaves
+/// one of them under a quarter, while a busy process fills every stretch. All times in nanoseconds.
+class ContentionWatch {
+ public:
+  using Nanoseconds = std::int64_t;
+
+  static constexpr Nanoseconds window = 10'000'000;   ///< shortest stretch whose waiting share is judged
+  static constexpr int busy_share_percent = 25;       ///< a stretch waiting at least this share is busy
+  static constexpr Nanoseconds memory = 50'000'000;  ///< shared for this long after the last busy pair
+
+  /// `wall`: the thread's wall-clock time now; `waited`: its total run-queue wait so far (negative: unknown,
+  /// ignored).
+  void observe(Nanoseconds wall, Nanoseconds waited) {
+    if (waited < 0) return;
+    if (!started_) {
+      started_ = true;
+      mark(wall, waited);
+      return;
+    }
+    const Nanoseconds stretch = wall - wall_mark_;
+    if (stretch < window) return;
+    const bool busy = (waited - waited_mark_) * 100 >= stretch * busy_share_percent;
+    if (busy && last_busy_) shared_until_ = wall + memory;
+    last_busy_ = busy;
+    mark(wall, waited);
+  }
+
+  /// True while the thread's core counts as shared with another runnable thread.
+  bool shared(Nanoseconds wall) const { return wall < shared_until_; }
+
+ private:
+  void mark(Nanoseconds wall, Nanoseconds waited) {
+    wall_mark_ = wall;
+    waited_mark_ = waited;
+  }
+
+  bool started_ = false;
+  bool last_busy_ = false;
+  Nanoseconds wall_mark_ = 0, waited_mark_ = 0;
+  Nanoseconds shared_until_ = 0;
+};
+
+/// The calling thread's total run-queue wait, read from /proc/thread-self/schedstat (Linux 3.17 and later,
+/// with CONFIG_SCHED_INFO, as Debian's and Ubuntu's kernels have): its second field, in nanoseconds. A reader
+/// belongs to the thread that made it (thread-self names the thread that opened the file). Where the file is
+/// missing, or elsewhere than Linux, wait() is -1: the watch then never sees a shared core.
+class RunQueueWait {
+ public:
+  RunQueueWait() {
+#if defined(__linux__)
+    fd_ = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+#endif
+  }
+  ~RunQueueWait() {
+#if defined(__linux__)
+    if (fd_ >= 0) ::close(fd_);
+#endif
+  }
+  RunQueueWait(const RunQueueWait&) = delete;
+  RunQueueWait& operator=(const RunQueueWait&) = delete;
+
+  /// True when wait() can tell.
+  bool available() const { return fd_ >= 0; }
+
+  /// Nanoseconds the thread has waited for a CPU since it started, or -1.
+  std::int64_t wait() const {
+#if defined(__linux__)
+    if (fd_ < 0) return -1;
+    char text[96];
+    const ssize_t size = ::pread(fd_, text, sizeof text - 1, 0);
+    if (size <= 0) return -1;
+    text[size] = '\0';
+    // "<time on the CPU> <time waiting> <timeslices>\n"
+    char* after_first = nullptr;
+    (void)std::strtoll(text, &after_first, 10);
+    char* after_second = nullptr;
+    const long long waited = std::strtoll(after_first, &after_second, 10);
+    if (after_second == after_first || waited < 0) return -1;
+    return static_cast<std::int64_t>(waited);
+#else
+    return -1;
+#endif
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace gantry::detail
