@@ -60,9 +60,10 @@ void openblas_set_num_threads(int);
 // thread's CPU, lets the OS end its turn before it claims a piece rather than in the middle of one, and when it
 // shares its core with another process spins longer for the next job before it sleeps
 // (SplitOptions::preemption_aware_helpers, HelperPlacement, preemption_point(), ContentionWatch): it runs fewer
-// pieces, never other ones. Helper threads are started on the first job that needs them (none when thread_count() stays 1), kept
-// until the process exits, and a job uses only as many as its count asks for. While a job runs, Eigen and
-// OpenBLAS run single-threaded inside its pieces (SingleThreadedProducts), and their settings come back after it.
+// pieces, never other ones. Helper threads are started on the first job that needs them (none when thread_count()
+// stays 1), kept until the process exits, and a job uses only as many as its count asks for. While a job runs,
+// Eigen and OpenBLAS run single-threaded inside its pieces (SingleThreadedProducts), and their settings come back
+// after it.
 
 namespace gantry::detail {
 
