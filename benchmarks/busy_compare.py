@@ -10,8 +10,9 @@ one (issue 17's target: at least 80 % at every cell). When 1 is among the thread
 at each thread count, and each cell's target against an ideal bound: the single thread's speed plus what the other
 threads add on the quiet machine, scaled to the cores the busy loop leaves them (it halves one).
 
-Run it on a machine nothing else is using: the quiet table is only quiet if the machine is. The load average
-before the first run is printed, and a warning when it is above 0.5.
+Run it on a machine nothing else is using: the quiet table is only quiet if the machine is. The share of the CPUs'
+time that was busy during 2 s before the first run is printed (from /proc/stat; elsewhere the 1-minute load
+average, which still counts a run that ended a minute ago), and a warning when something else was running.
 
   /usr/bin/python3 benchmarks/busy_compare.py --build-dir build --rounds 3 --seconds 1.5 --json busy.json
   /usr/bin/python3 benchmarks/busy_compare.py --build-dir build --rounds 1 --seconds 0.2 --widths 64  # a smoke test
@@ -77,6 +78,24 @@ def best_runs(build_dir, preset, width, seconds, thread_counts, torch_configs, b
     return gantry_best, torch_best
 
 
+def busy_before(seconds=2.0):
+    """What else the machine is doing now: the busy share of all CPUs' time over `seconds` from /proc/stat, as
+    text, and whether it is too much for a quiet table (above 5 %). Elsewhere the 1-minute load average."""
+    def cpu_times():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+        return sum(fields), fields[3] + fields[4]
+    try:
+        total_before, idle_before = cpu_times()
+        time.sleep(seconds)
+        total_after, idle_after = cpu_times()
+    except (OSError, ValueError, IndexError):
+        load_average = os.getloadavg()[0]
+        return f"load average {load_average:.2f}", load_average > 0.5
+    busy = 1.0 - (idle_after - idle_before) / max(total_after - total_before, 1)
+    return f"{100 * busy:.1f} % of the CPUs busy over {seconds:g} s", busy > 0.05
+
+
 def keep_best(best, key, new):
     old = best.get(key)
     if old is None or new["iterations_per_second"] > old["iterations_per_second"]:
@@ -100,9 +119,9 @@ def main():
     parser.add_argument("--json", help="also write every best run to this file")
     args = parser.parse_args()
 
-    load_average = os.getloadavg()[0]
-    print(f"load average before the first run: {load_average:.2f}"
-          + ("  (WARNING: the machine is not quiet; the quiet table will not be either)" if load_average > 0.5 else ""),
+    before, too_busy = busy_before()
+    print(f"before the first run: {before}"
+          + ("  (WARNING: the machine is not quiet; the quiet table will not be either)" if too_busy else ""),
           file=sys.stderr, flush=True)
     busy = BusyLoop(None if args.unpinned else args.load_cpu)
     best = {"quiet": ({}, {}), "loaded": ({}, {})}  # mode -> (gantry, pytorch), keyed by (preset, width)
@@ -135,7 +154,7 @@ def main():
     where = "unpinned" if args.unpinned else f"pinned to CPU {args.load_cpu}"
     print(f"{args.rounds} rounds, {args.seconds} s per run, best kept; gantry threads tried "
           f"{', '.join(map(str, args.threads))}, PyTorch (intra-op x BLAS) {', '.join(args.torch_configs)}; "
-          f"loaded: one busy-loop process {where}; load average before {load_average:.2f}; "
+          f"loaded: one busy-loop process {where}; before the first run {before}; "
           f"{time.time() - start:.0f} s")
     rows = []
     for mode in ("quiet", "loaded"):
@@ -196,7 +215,7 @@ def main():
             json.dump({"rows": rows, "by_threads": [{"mode": m, "preset": p, "width": w, "runs": runs}
                                                     for (m, p, w), runs in by_threads.items()],
                        "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
-                       "torch_configs": args.torch_configs, "load": where, "load_average_before": load_average},
+                       "torch_configs": args.torch_configs, "load": where, "before_first_run": before},
                       f, indent=1)
     return 0
 

@@ -20,7 +20,7 @@ SETTINGS = {"adaptive": "GANTRY_ADAPTIVE_HELPERS", "preemption-aware": "GANTRY_P
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import busy_compare  # noqa: E402  (BusyLoop, keep_best)
+import busy_compare  # noqa: E402  (BusyLoop, keep_best, busy_before)
 import compare  # noqa: E402  (gantry_run)
 
 
@@ -36,7 +36,9 @@ def main():
     parser.add_argument("--load-cpu", type=int, default=os.cpu_count() - 1, help="the CPU the busy loop is pinned to")
     args = parser.parse_args()
 
-    print(f"load average before the first run: {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
+    before, too_busy = busy_compare.busy_before()
+    print(f"before the first run: {before}" + ("  (WARNING: the machine is not quiet)" if too_busy else ""),
+          file=sys.stderr, flush=True)
     busy = busy_compare.BusyLoop(args.load_cpu)
     best = {}  # (mode, preset, width, setting) -> run
     try:

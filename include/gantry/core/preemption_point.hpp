@@ -15,7 +15,8 @@ namespace gantry::detail {
 /// then ends here, with no piece held, rather than at the next tick in the middle of a piece that the whole job,
 /// and the calling thread, would wait for until the other process's turn is over. On a core of its own nothing
 /// happens but the read (~0.3 µs). Measured under a busy loop sharing the helper's core: jobs of 0.2–0.6 ms ran
-/// 25–30 % slower without it (docs/PERFORMANCE.md). Elsewhere, or where the clock is missing, a plain call.
+/// 25–30 % slower without it (docs/PERFORMANCE.md). Before Linux 6.6 (CFS) a turn's end is checked at the tick
+/// only, and the read changes nothing; elsewhere, or where the clock is missing, it is a plain call.
 inline void preemption_point() {
 #if defined(CLOCK_THREAD_CPUTIME_ID)
   timespec now{};
