@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "catch.hpp"
@@ -22,6 +23,16 @@ using Ns = ContentionWatch::Nanoseconds;
 namespace {
 
 constexpr Ns ms = 1'000'000;
+
+#if defined(__linux__)
+/// The calling thread's run time, the first field of its schedstat (0 where the kernel keeps no counts).
+long long own_run_time() {
+  std::ifstream file("/proc/thread-self/schedstat");
+  long long run_time = 0;
+  file >> run_time;
+  return run_time;
+}
+#endif
 
 /// Feeds a watch reports every `step`, waiting `wait_per_step` of each; tells whether it said shared at the end.
 struct Timeline {
@@ -130,6 +141,13 @@ TEST_CASE("the run-queue wait read on Linux grows when two threads take turns on
   const std::int64_t first = own.wait();
   REQUIRE(first >= 0);
   CHECK(own.wait() >= first);
+  if (own_run_time() == 0) {
+    // A kernel that keeps no scheduling counts prints "0 0 0": every wait reads 0, so the watch never sees a
+    // shared core, the same fallback as a missing file. Said out loud rather than failed.
+    WARN("/proc/thread-self/schedstat reads 0 0 0: the helpers cannot see a shared core on this system");
+    CHECK(first == 0);
+    return;
+  }
 
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
