@@ -22,7 +22,7 @@ namespace gantry::detail {
 /// The thread reports its wall-clock time and its total wait (observe()), as often as it likes; every `window` or
 /// more the watch takes the share of that stretch spent waiting. Two stretches in a row waiting a quarter or more
 /// make the core shared until `memory` after the second. Why two, and a quarter: the test machine had a kernel
-/// thread's burst of 1–4 ms every 0.5 s; a burst of up to 5 ms, however it falls across two stretches, leaves
+/// thread's burst of 1–4 ms every 0.5 s; a burst shorter than 5 ms, however it falls across two stretches, leaves
 /// one of them under a quarter, while a busy process fills every stretch. All times in nanoseconds.
 class ContentionWatch {
  public:
