@@ -49,6 +49,9 @@ class ContentionWatch {
     mark(wall, waited);
   }
 
+  /// True when observe() at `wall` would use its reading: a caller may skip reading the wait until then.
+  bool due(Nanoseconds wall) const { return !started_ || wall - wall_mark_ >= window; }
+
   /// True while the thread's core counts as shared with another runnable thread.
   bool shared(Nanoseconds wall) const { return wall < shared_until_; }
 
@@ -67,12 +70,18 @@ class ContentionWatch {
 /// The calling thread's total run-queue wait, read from /proc/thread-self/schedstat (Linux 3.17 and later,
 /// with CONFIG_SCHED_INFO, as Debian's and Ubuntu's kernels have): its second field, in nanoseconds. A reader
 /// belongs to the thread that made it (thread-self names the thread that opened the file). Where the file is
-/// missing, or elsewhere than Linux, wait() is -1: the watch then never sees a shared core.
+/// missing, where the kernel keeps no counts (it then reads "0 0 0", though the thread has run), or elsewhere than
+/// Linux, wait() is -1: the watch then never sees a shared core.
 class RunQueueWait {
  public:
   RunQueueWait() {
 #if defined(__linux__)
     fd_ = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    long long ran = 0, waited = 0;
+    if (fd_ >= 0 && (!read(ran, waited) || ran == 0)) {
+      ::close(fd_);
+      fd_ = -1;
+    }
 #endif
   }
   ~RunQueueWait() {
@@ -89,24 +98,28 @@ class RunQueueWait {
   /// Nanoseconds the thread has waited for a CPU since it started, or -1.
   std::int64_t wait() const {
 #if defined(__linux__)
-    if (fd_ < 0) return -1;
-    char text[96];
-    const ssize_t size = ::pread(fd_, text, sizeof text - 1, 0);
-    if (size <= 0) return -1;
-    text[size] = '\0';
-    // "<time on the CPU> <time waiting> <timeslices>\n"
-    char* after_first = nullptr;
-    (void)std::strtoll(text, &after_first, 10);
-    char* after_second = nullptr;
-    const long long waited = std::strtoll(after_first, &after_second, 10);
-    if (after_second == after_first || waited < 0) return -1;
-    return static_cast<std::int64_t>(waited);
-#else
-    return -1;
+    long long ran = 0, waited = 0;
+    if (fd_ >= 0 && read(ran, waited)) return static_cast<std::int64_t>(waited);
 #endif
+    return -1;
   }
 
  private:
+#if defined(__linux__)
+  /// The file's first two fields: "<time on the CPU> <time waiting> <timeslices>\n".
+  bool read(long long& ran, long long& waited) const {
+    char text[96];
+    const ssize_t size = ::pread(fd_, text, sizeof text - 1, 0);
+    if (size <= 0) return false;
+    text[size] = '\0';
+    char* after_first = nullptr;
+    ran = std::strtoll(text, &after_first, 10);
+    char* after_second = nullptr;
+    waited = std::strtoll(after_first, &after_second, 10);
+    return after_first != text && after_second != after_first && ran >= 0 && waited >= 0;
+  }
+#endif
+
   int fd_ = -1;
 };
 

@@ -267,12 +267,19 @@ class SharePool {
   /// `preemption_points`, the thread offers the OS a place to end its turn before each claim (preemption_point()).
   int work(std::uint64_t generation, bool preemption_points = false) {
     int ran = 0;
+    const auto unclaimed = [&](std::uint64_t state) {
+      return (state >> 32) == generation &&
+             static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed);
+    };
     for (;;) {
-      if (preemption_points) preemption_point();
       std::uint64_t state = claim_.load(std::memory_order_acquire);
+      if (!unclaimed(state)) return ran;
+      if (preemption_points) {  // only before a claim that can succeed: after the job's last piece, none is needed
+        preemption_point();
+        state = claim_.load(std::memory_order_acquire);
+      }
       bool claimed = false;
-      while (!claimed && (state >> 32) == generation &&
-             static_cast<int>(state & 0xffffffffu) < total_.load(std::memory_order_relaxed))
+      while (!claimed && unclaimed(state))
         claimed = claim_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire);
       if (!claimed) return ran;
       try {
@@ -302,7 +309,8 @@ class SharePool {
       ContentionWatch::Nanoseconds spin_began = 0;
       if (preemption_aware_.load(std::memory_order_relaxed)) {
         spin_began = wall_time();
-        contention.observe(spin_began, run_queue_wait.wait());
+        // The wait is a file read: only every ContentionWatch::window, not after every job.
+        if (contention.due(spin_began)) contention.observe(spin_began, run_queue_wait.wait());
         shared = contention.shared(spin_began);
       }
       for (int spin = 0; generation == seen; ++spin) {
