@@ -383,14 +383,23 @@ int run_seeds(const SeedsRun& run) {
       r.seed = run.seeds[next];
       r.directory = fmt::format("seed-{}", r.seed);
       const fs::path directory = fs::path(run.out) / r.directory;
-      fs::create_directories(directory, error);
-      if (error)
-        throw gantry::IoError(gantry::detail::message("cannot create ", gantry::detail::quoted(directory.string(), 4096),
-                                                      ": ", error.message()));
-      std::vector<std::string> arguments = run.arguments;
-      arguments.insert(arguments.end(), {"--seed", std::to_string(r.seed), "--out", directory.string()});
-      running.push_back({spawn(run.executable, arguments, (directory / "toy2d.log").string()), next,
-                         std::chrono::steady_clock::now()});
+      // A seed that cannot start fails alone: throwing here would orphan the children already running and lose
+      // the summary of the seeds that finish.
+      try {
+        fs::create_directories(directory, error);
+        if (error)
+          throw gantry::IoError(gantry::detail::message("cannot create ",
+                                                        gantry::detail::quoted(directory.string(), 4096), ": ",
+                                                        error.message()));
+        std::vector<std::string> arguments = run.arguments;
+        arguments.insert(arguments.end(), {"--seed", std::to_string(r.seed), "--out", directory.string()});
+        running.push_back({spawn(run.executable, arguments, (directory / "toy2d.log").string()), next,
+                           std::chrono::steady_clock::now()});
+      } catch (const gantry::Error& e) {
+        r.exit_status = -1;
+        ++failures;
+        fmt::print(stderr, "toy2d: seed {} did not start: {}\n", r.seed, e.what());
+      }
       ++next;
     }
     int status = 0;

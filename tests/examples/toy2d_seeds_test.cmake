@@ -163,4 +163,25 @@ string(JSON spread_type TYPE "${failing}" spread)
 if(NOT failed EQUAL 2 OR NOT spread_type STREQUAL "NULL")
   fail("summary.json of failing seeds: ${failed} failed, spread ${spread_type}")
 endif()
+
+# A seed that cannot start (a file where its directory goes) fails alone, named with the reason; the seeds around
+# it, one of them started before it, still run and the summary covers them.
+file(MAKE_DIRECTORY "${OUT}/blocked")
+file(WRITE "${OUT}/blocked/seed-2" "not a directory")
+execute_process(COMMAND "${TOY2D}" ${tiny} --seeds 1-3 --jobs 2 --out "${OUT}/blocked"
+  RESULT_VARIABLE status OUTPUT_VARIABLE blocked_stdout ERROR_VARIABLE stderr)
+if(NOT status EQUAL 1 OR NOT stderr MATCHES "seed 2 did not start: cannot create [^\n]*seed-2")
+  fail("toy2d --seeds with a seed that cannot start: status ${status}, expected 1 and seed 2 named:\n${stderr}")
+endif()
+file(READ "${OUT}/blocked/summary.json" blocked)
+string(JSON failed_seed GET "${blocked}" failed_seeds 0)
+string(JSON failed LENGTH "${blocked}" failed_seeds)
+string(JSON spread_seeds GET "${blocked}" spread seeds)
+string(JSON status_1 GET "${blocked}" runs 0 exit_status)
+string(JSON status_3 GET "${blocked}" runs 2 exit_status)
+if(NOT failed EQUAL 1 OR NOT failed_seed EQUAL 2 OR NOT spread_seeds EQUAL 2 OR NOT status_1 EQUAL 0
+   OR NOT status_3 EQUAL 0 OR NOT EXISTS "${OUT}/blocked/seed-3/summary.json")
+  fail("summary.json with seed 2 blocked: failed ${failed} (seed ${failed_seed}), spread over ${spread_seeds}, "
+       "seeds 1 and 3 exited ${status_1} and ${status_3}")
+endif()
 message(STATUS "toy2d --seeds: ${stdout}")
