@@ -6,7 +6,8 @@ For every round, width and preset: gantry's training benchmark and torch_referen
 setting given, the fastest kept, as compare.py does), first with nothing else running, then again while a busy
 loop this script starts holds one core (pinned to the last CPU unless --unpinned), stopped right after. Best of
 the rounds for each cell and mode. Prints both tables and, per cell, the loaded ratio as a fraction of the quiet
-one (issue 17's target: at least 80 % at every cell). When 1 is among the thread counts tried, also gantry's speed
+one (issue 17's target: at least 80 % at every cell); also that fraction within each round, from the four runs
+measured back to back, whose spread shows how much of a cell's figure is the machine's drift between rounds. When 1 is among the thread counts tried, also gantry's speed
 at each thread count, and each cell's target against an ideal bound: the single thread's speed plus what the other
 threads add on the quiet machine, scaled to the cores the busy loop leaves them (it halves one).
 
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -126,6 +128,7 @@ def main():
     busy = BusyLoop(None if args.unpinned else args.load_cpu)
     best = {"quiet": ({}, {}), "loaded": ({}, {})}  # mode -> (gantry, pytorch), keyed by (preset, width)
     by_threads = {}  # (mode, preset, width) -> {threads: gantry's best run}
+    per_round = {}  # (preset, width) -> [loaded ratio / quiet ratio of each round, from that round's runs alone]
     start = time.time()
     try:
         for round_index in range(args.rounds):
@@ -133,6 +136,7 @@ def main():
                 for preset in args.presets:
                     key = (preset, width)
                     line = []
+                    ratios = {}
                     for mode in ("quiet", "loaded"):
                         if mode == "loaded":
                             busy.start()
@@ -143,11 +147,13 @@ def main():
                             busy.stop()
                         keep_best(best[mode][0], key, g)
                         keep_best(best[mode][1], key, t)
+                        ratios[mode] = g["iterations_per_second"] / t["iterations_per_second"]
                         line.append(f"{mode} gantry {g['iterations_per_second']:.2f}/s ({g['threads']} threads) "
                                     f"pytorch {t['iterations_per_second']:.2f}/s "
                                     f"({t['intra_op_threads']}x{t['blas_threads']})")
-                    print(f"round {round_index + 1}/{args.rounds} {preset:>8} {width:>4}: " + "; ".join(line),
-                          file=sys.stderr, flush=True)
+                    per_round.setdefault(key, []).append(ratios["loaded"] / ratios["quiet"])
+                    print(f"round {round_index + 1}/{args.rounds} {preset:>8} {width:>4}: " + "; ".join(line)
+                          + f"; kept {100 * per_round[key][-1]:.0f} %", file=sys.stderr, flush=True)
     finally:
         busy.stop()
 
@@ -175,8 +181,9 @@ def main():
     print()
     print("loaded ratio / quiet ratio (target >= 80 %):")
     print()
-    print("| preset | width | quiet ratio | loaded ratio | kept | gantry kept | PyTorch kept |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| preset | width | quiet ratio | loaded ratio | kept | gantry kept | PyTorch kept | kept per round: "
+          "median (range) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for width in args.widths:
         for preset in args.presets:
             key = (preset, width)
@@ -187,7 +194,9 @@ def main():
             print(f"| {preset} | {width} | {quiet_ratio:.2f}x | {loaded_ratio:.2f}x | "
                   f"**{100 * loaded_ratio / quiet_ratio:.0f} %** | "
                   f"{100 * loaded_g['iterations_per_second'] / quiet_g['iterations_per_second']:.0f} % | "
-                  f"{100 * loaded_t['iterations_per_second'] / quiet_t['iterations_per_second']:.0f} % |")
+                  f"{100 * loaded_t['iterations_per_second'] / quiet_t['iterations_per_second']:.0f} % | "
+                  f"{100 * statistics.median(per_round[key]):.0f} % ({100 * min(per_round[key]):.0f}-"
+                  f"{100 * max(per_round[key]):.0f} %) |")
     threads = sorted(args.threads, reverse=True)
     if 1 in threads and len(threads) > 1:
         many = threads[0]
@@ -214,6 +223,7 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "by_threads": [{"mode": m, "preset": p, "width": w, "runs": runs}
                                                     for (m, p, w), runs in by_threads.items()],
+                       "kept_per_round": [{"preset": p, "width": w, "kept": kept} for (p, w), kept in per_round.items()],
                        "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
                        "torch_configs": args.torch_configs, "load": where, "before_first_run": before},
                       f, indent=1)
