@@ -46,7 +46,7 @@ struct SplitOptions {
   /// measured with one of two cores held by a busy loop (docs/PERFORMANCE.md, "Speed on a busy machine") 2 or 4
   /// gained 5 % at width 512 and lost 3-6 % at width 64: a thread the OS preempts in the middle of a piece still
   /// stalls the step for a time slice, which finer pieces do not shorten (preemption_aware_helpers avoids most
-  /// such stalls).
+  /// such stalls). On a quiet machine 2 cost 5-8 % at width 512 on two threads.
   int pieces_per_thread = 1;
   /// Samples (columns) of a piece, at least: narrower products lose more to packing than they gain.
   int min_columns_per_piece = 16;
