@@ -7,9 +7,10 @@ setting given, the fastest kept, as compare.py does), first with nothing else ru
 loop this script starts holds one core (pinned to the last CPU unless --unpinned), stopped right after. Best of
 the rounds for each cell and mode. Prints both tables and, per cell, the loaded ratio as a fraction of the quiet
 one (issue 17's target: at least 80 % at every cell); also that fraction within each round, from the four runs
-measured back to back, whose spread shows how much of a cell's figure is the machine's drift between rounds. When 1 is among the thread counts tried, also gantry's speed
-at each thread count, and each cell's target against an ideal bound: the single thread's speed plus what the other
-threads add on the quiet machine, scaled to the cores the busy loop leaves them (it halves one).
+measured back to back, whose spread shows how much of a cell's figure is the machine's drift between rounds. When
+1 is among the thread counts tried, also gantry's speed at each thread count, and each cell's target against an
+ideal bound: the single thread's speed plus what the other threads add on the quiet machine, scaled to the cores
+the busy loop leaves them (it halves one).
 
 Run it on a machine nothing else is using: the quiet table is only quiet if the machine is. The share of the CPUs'
 time that was busy during 2 s before the first run is printed (from /proc/stat; elsewhere the 1-minute load
@@ -223,7 +224,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "by_threads": [{"mode": m, "preset": p, "width": w, "runs": runs}
                                                     for (m, p, w), runs in by_threads.items()],
-                       "kept_per_round": [{"preset": p, "width": w, "kept": kept} for (p, w), kept in per_round.items()],
+                       "kept_per_round": [{"preset": p, "width": w, "kept": kept}
+                                          for (p, w), kept in per_round.items()],
                        "rounds": args.rounds, "seconds": args.seconds, "threads": args.threads,
                        "torch_configs": args.torch_configs, "load": where, "before_first_run": before},
                       f, indent=1)
