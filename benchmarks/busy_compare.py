@@ -99,6 +99,11 @@ def busy_before(seconds=2.0):
     return f"{100 * busy:.1f} % of the CPUs busy over {seconds:g} s", busy > 0.05
 
 
+def speed_ratio(g, t):
+    """gantry's speed over PyTorch's, from one run of each."""
+    return g["iterations_per_second"] / t["iterations_per_second"]
+
+
 def keep_best(best, key, new):
     old = best.get(key)
     if old is None or new["iterations_per_second"] > old["iterations_per_second"]:
@@ -148,7 +153,7 @@ def main():
                             busy.stop()
                         keep_best(best[mode][0], key, g)
                         keep_best(best[mode][1], key, t)
-                        ratios[mode] = g["iterations_per_second"] / t["iterations_per_second"]
+                        ratios[mode] = speed_ratio(g, t)
                         line.append(f"{mode} gantry {g['iterations_per_second']:.2f}/s ({g['threads']} threads) "
                                     f"pytorch {t['iterations_per_second']:.2f}/s "
                                     f"({t['intra_op_threads']}x{t['blas_threads']})")
@@ -173,7 +178,7 @@ def main():
         for width in args.widths:
             for preset in args.presets:
                 g, t = best[mode][0][(preset, width)], best[mode][1][(preset, width)]
-                ratio = g["iterations_per_second"] / t["iterations_per_second"]
+                ratio = speed_ratio(g, t)
                 print(f"| {preset} | {width} | {g['iterations_per_second']:.2f} | {g['threads']} | "
                       f"{t['iterations_per_second']:.2f} | {t['intra_op_threads']}x{t['blas_threads']} | "
                       f"{ratio:.2f}x |")
@@ -190,8 +195,8 @@ def main():
             key = (preset, width)
             quiet_g, quiet_t = best["quiet"][0][key], best["quiet"][1][key]
             loaded_g, loaded_t = best["loaded"][0][key], best["loaded"][1][key]
-            quiet_ratio = quiet_g["iterations_per_second"] / quiet_t["iterations_per_second"]
-            loaded_ratio = loaded_g["iterations_per_second"] / loaded_t["iterations_per_second"]
+            quiet_ratio = speed_ratio(quiet_g, quiet_t)
+            loaded_ratio = speed_ratio(loaded_g, loaded_t)
             print(f"| {preset} | {width} | {quiet_ratio:.2f}x | {loaded_ratio:.2f}x | "
                   f"**{100 * loaded_ratio / quiet_ratio:.0f} %** | "
                   f"{100 * loaded_g['iterations_per_second'] / quiet_g['iterations_per_second']:.0f} % | "
@@ -216,7 +221,7 @@ def main():
                 loaded = {k: v["iterations_per_second"] for k, v in by_threads[("loaded", preset, width)].items()}
                 bound = quiet[1] + (quiet[many] - quiet[1]) * (many - 1.5) / (many - 1)
                 key = (preset, width)
-                quiet_ratio = best["quiet"][0][key]["iterations_per_second"] / best["quiet"][1][key]["iterations_per_second"]
+                quiet_ratio = speed_ratio(best["quiet"][0][key], best["quiet"][1][key])
                 asks = 0.8 * quiet_ratio * best["loaded"][1][key]["iterations_per_second"]
                 print(f"| {preset} | {width} | {quiet[many]:.1f} / {quiet[1]:.1f} | {loaded[many]:.1f} / "
                       f"{loaded[1]:.1f} | {bound:.1f} | {asks:.1f} | {100 * asks / bound:.0f} % |")

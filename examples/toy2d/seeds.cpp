@@ -383,22 +383,26 @@ int run_seeds(const SeedsRun& run) {
       r.seed = run.seeds[next];
       r.directory = fmt::format("seed-{}", r.seed);
       const fs::path directory = fs::path(run.out) / r.directory;
-      // A seed that cannot start fails alone: throwing here would orphan the children already running and lose
-      // the summary of the seeds that finish.
-      try {
-        fs::create_directories(directory, error);
-        if (error)
-          throw gantry::IoError(gantry::detail::message("cannot create ",
-                                                        gantry::detail::quoted(directory.string(), 4096), ": ",
-                                                        error.message()));
+      // A seed that cannot start fails alone (its exit_status stays -1): throwing here would orphan the children
+      // already running and lose the summary of the seeds that finish.
+      std::string why_not_started;
+      fs::create_directories(directory, error);
+      if (error) {
+        why_not_started = gantry::detail::message("cannot create ", gantry::detail::quoted(directory.string(), 4096),
+                                                  ": ", error.message());
+      } else {
         std::vector<std::string> arguments = run.arguments;
         arguments.insert(arguments.end(), {"--seed", std::to_string(r.seed), "--out", directory.string()});
-        running.push_back({spawn(run.executable, arguments, (directory / "toy2d.log").string()), next,
-                           std::chrono::steady_clock::now()});
-      } catch (const gantry::Error& e) {
-        r.exit_status = -1;
+        try {
+          running.push_back({spawn(run.executable, arguments, (directory / "toy2d.log").string()), next,
+                             std::chrono::steady_clock::now()});
+        } catch (const gantry::Error& e) {
+          why_not_started = e.what();
+        }
+      }
+      if (!why_not_started.empty()) {
         ++failures;
-        fmt::print(stderr, "toy2d: seed {} did not start: {}\n", r.seed, e.what());
+        fmt::print(stderr, "toy2d: seed {} did not start: {}\n", r.seed, why_not_started);
       }
       ++next;
     }

@@ -35,14 +35,13 @@ class ContentionWatch {
   /// `wall`: the thread's wall-clock time now; `waited`: its total run-queue wait so far (negative: unknown,
   /// ignored).
   void observe(Nanoseconds wall, Nanoseconds waited) {
-    if (waited < 0) return;
+    if (waited < 0 || !due(wall)) return;
     if (!started_) {
       started_ = true;
       mark(wall, waited);
       return;
     }
     const Nanoseconds stretch = wall - wall_mark_;
-    if (stretch < window) return;
     const bool busy = (waited - waited_mark_) * 100 >= stretch * busy_share_percent;
     if (busy && last_busy_) shared_until_ = wall + memory;
     last_busy_ = busy;
