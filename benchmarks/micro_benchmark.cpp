@@ -3,9 +3,14 @@
 // normalization on every hidden layer (the second argument, 0 or 1): forward, backward (parameter gradient), input
 // gradient, gradient-penalty gradient and the consensus term's Hessian-vector product. Counters: GFLOP/s of the
 // matrix products each pass performs (see bench_setup.hpp; the normalization adds no product).
+//
+// piece_columns: the forward and backward (parameter gradient) of the critic on one thread over a block of
+// `columns` samples, as one piece of a split step runs them. Counter seconds_per_sample: what cutting a step into
+// narrower pieces (SplitOptions::pieces_per_thread) costs before any thread waits.
 
 #include <benchmark/benchmark.h>
 
+#include <gantry/core/threads.hpp>
 #include <gantry/nn/gradient_penalty.hpp>
 #include <gantry/nn/hessian_vector.hpp>
 
@@ -114,6 +119,26 @@ void consensus_gradient(benchmark::State& state) {
                     bench::backward_flops(f.cost, f.n(), false, false));
 }
 
+void piece_columns(benchmark::State& state) {
+  const int threads = gantry::thread_count();
+  gantry::set_thread_count(1);  // one piece: its passes must not split themselves
+  Fixture f(state.range(0), false);
+  const Index columns = state.range(1);
+  const Matrix<Scalar> x = f.x.leftCols(columns);
+  f.critic.forward(x, f.tape);  // sizes the tape
+  for (auto _ : state) {
+    f.critic.forward(x, f.tape);
+    f.tape.output_adjoint().setConstant(Scalar(1) / static_cast<Scalar>(columns));
+    f.critic.backward(f.tape, 0, columns, &f.gradient, false, false);
+    benchmark::DoNotOptimize(f.gradient.data());
+  }
+  gantry::set_thread_count(threads);
+  const double n = static_cast<double>(columns);
+  report(state, bench::forward_flops(f.cost, n) + bench::backward_flops(f.cost, n, true, false));
+  state.counters["seconds_per_sample"] =
+      benchmark::Counter(n, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 void widths(benchmark::internal::Benchmark* b) {
   for (const Index w : bench::widths)
     for (const int layer_norm : {0, 1}) b->Args({w, layer_norm});
@@ -128,5 +153,10 @@ BENCHMARK(backward)->Apply(widths);
 BENCHMARK(input_gradient)->Apply(widths);
 BENCHMARK(penalty_gradient)->Apply(widths);
 BENCHMARK(consensus_gradient)->Apply(widths);
+BENCHMARK(piece_columns)
+    ->ArgsProduct({{64, 512}, {32, 64, 128, 256}})
+    ->ArgNames({"width", "columns"})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();
