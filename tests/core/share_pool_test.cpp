@@ -19,6 +19,7 @@
 #include "support/threads.hpp"
 
 using gantry::Index;
+using gantry::Matrix;
 using gantry::SplitOptions;
 using gantry::Vector;
 using gantry::test::contains;
@@ -188,6 +189,56 @@ TEST_CASE("jobs started by two threads at once both complete", "[core][threads]"
   second.join();
   CHECK(total == 2 * 200 * 21);
 }
+
+#ifdef GANTRY_USE_OPENBLAS
+TEST_CASE("a job run while another thread's job holds the pool gives the pool's bits, with OpenBLAS threaded",
+          "[core][threads]") {
+  const ThreadCountScope restore;
+  gantry::set_thread_count(2);
+  const int blas_before = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  // Products large enough for OpenBLAS to cut over its threads, in two pieces of 64 columns.
+  Matrix<float> w(512, 512), h(512, 128);
+  w.setRandom();
+  h.setRandom();
+  const auto piece_product = [&](int i, int n, Matrix<float>& out) {
+    const Index c0 = detail::share_begin(0, h.cols(), i, n), c1 = detail::share_begin(0, h.cols(), i + 1, n);
+    out.middleCols(c0, c1 - c0).noalias() = w * h.middleCols(c0, c1 - c0);
+  };
+  Matrix<float> reference(512, 128);
+  detail::run_shares(2, [&](int i, int n) { piece_product(i, n, reference); });  // on the pool
+  {
+    // Not vacuous: the same product with OpenBLAS on two threads gives other bits.
+    Matrix<float> threaded(512, 128);
+    piece_product(0, 2, threaded);
+    CHECK(std::memcmp(threaded.data(), reference.data(), sizeof(float) * 512 * 64) != 0);
+  }
+  // Another thread holds the pool; this thread's job then runs its pieces itself, and its first piece lets the
+  // other job end before any product runs: that job's end must not give the products back OpenBLAS's threads.
+  std::atomic<bool> held{false}, release{false}, ended{false};
+  std::thread holder([&] {
+    gantry::set_thread_count(2);
+    detail::run_shares(2, [&](int, int) {
+      held = true;
+      while (!release) std::this_thread::yield();
+    });
+    ended = true;
+  });
+  while (!held) std::this_thread::yield();
+  Matrix<float> concurrent(512, 128);
+  detail::run_shares(2, [&](int i, int n) {
+    if (i == 0) {
+      release = true;
+      while (!ended) std::this_thread::yield();
+    }
+    piece_product(i, n, concurrent);
+  });
+  holder.join();
+  CHECK(std::memcmp(concurrent.data(), reference.data(), sizeof(float) * 512 * 128) == 0);
+  CHECK(openblas_get_num_threads() == 2);  // given back once no job runs
+  openblas_set_num_threads(blas_before);
+}
+#endif
 
 TEST_CASE("pieces' partial sums add up to the same bits under any schedule", "[core][threads]") {
   const ThreadCountScope restore;

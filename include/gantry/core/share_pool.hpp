@@ -45,7 +45,9 @@ void openblas_set_num_threads(int);
 // the job's size: the same bits on every run with the same settings.
 //
 // Who may call: any thread, at any time. The pool runs one job at a time; a thread that starts a job while
-// another thread's job holds the pool runs all its pieces itself (same pieces, same result, no waiting).
+// another thread's job holds the pool runs all its pieces itself (same pieces, products single-threaded as on the
+// pool: same result, no waiting). A job of one piece runs its products with OpenBLAS's count of the moment, which
+// is 1 while another thread's split job runs: with OpenBLAS, the bits of one-piece jobs can then depend on timing.
 // Nesting: inside a piece, running_share() is true, max_pass_threads() is 1, and a nested job runs on that thread
 // as a single piece (a training step's pieces run whole passes, whose own splitting then stays off). Inside an
 // OpenMP parallel region likewise.
@@ -131,28 +133,47 @@ inline void spin_pause() {
 
 /// While alive, products on the calling thread run on that thread alone: neither Eigen (which reads this thread's
 /// OpenMP setting) nor OpenBLAS (EIGEN_USE_BLAS; its count is process-wide) threads inside a piece, where two
-/// pieces with two threads each would put four threads on two cores. The previous counts come back at the end.
+/// pieces with two threads each would put four threads on two cores, and where a product's bits would depend on
+/// how many threads cut it (OpenBLAS gives other last bits on 2 threads than on 1). The previous counts come back
+/// at the end. OpenBLAS's count is shared by every thread, so it is held at 1 from the first live instance in the
+/// process to the last: a job that ends does not hand another thread's running job multi-threaded products.
 class SingleThreadedProducts {
  public:
   SingleThreadedProducts() : omp_threads_(omp_get_max_threads()) {
     omp_set_num_threads(1);
 #ifdef GANTRY_USE_OPENBLAS
-    blas_threads_ = openblas_get_num_threads();
-    if (blas_threads_ > 1) openblas_set_num_threads(1);
+    BlasHold& hold = blas_hold();
+    const std::lock_guard<std::mutex> lock(hold.mutex);
+    if (hold.holders++ == 0) {
+      hold.saved = openblas_get_num_threads();
+      if (hold.saved > 1) openblas_set_num_threads(1);
+    }
 #endif
   }
   ~SingleThreadedProducts() {
     omp_set_num_threads(omp_threads_);
 #ifdef GANTRY_USE_OPENBLAS
-    if (blas_threads_ > 1) openblas_set_num_threads(blas_threads_);
+    BlasHold& hold = blas_hold();
+    const std::lock_guard<std::mutex> lock(hold.mutex);
+    if (--hold.holders == 0 && hold.saved > 1) openblas_set_num_threads(hold.saved);
 #endif
   }
   SingleThreadedProducts(const SingleThreadedProducts&) = delete;
   SingleThreadedProducts& operator=(const SingleThreadedProducts&) = delete;
 
  private:
+#ifdef GANTRY_USE_OPENBLAS
+  struct BlasHold {
+    std::mutex mutex;
+    int holders = 0;  ///< live instances, on any thread
+    int saved = 1;    ///< OpenBLAS's count when the first of them began
+  };
+  static BlasHold& blas_hold() {
+    static BlasHold hold;
+    return hold;
+  }
+#endif
   int omp_threads_;
-  int blas_threads_ = 1;
 };
 
 /// Helper threads that run the pieces of a job alongside the calling thread (the contract above). Pieces are
@@ -184,7 +205,14 @@ class SharePool {
   void run(int pieces, int threads, Task& task, const SplitOptions& options) {
     const bool adaptive = options.adaptive_helpers;
     threads = std::min(threads, pieces);
-    if (threads <= 1 || !take(threads - 1)) {
+    if (threads <= 1) {
+      for (int i = 0; i < pieces; ++i) task(i);
+      return;
+    }
+    if (!take(threads - 1)) {
+      // Another thread's job holds the pool: the same pieces here, with products single-threaded as on the pool,
+      // so that they give the same bits.
+      const SingleThreadedProducts single_threaded;
       for (int i = 0; i < pieces; ++i) task(i);
       return;
     }

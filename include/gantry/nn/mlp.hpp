@@ -419,9 +419,9 @@ class Mlp {
   }
 
   /// out = op(W) h for a layer's weight W and blocks h, out of column-major matrices, op(W) = W or W^T. Eigen
-  /// evaluates `out = A * B` as a zero fill followed by out += A * B; with a BLAS behind Eigen this is one GEMM
-  /// call with beta = 0 instead. (OpenBLAS 0.3.21 still clears the output in its own fill before accumulating
-  /// into it: callgrind shows sgemm_beta calling memset, so the output is written before the product either way.)
+  /// evaluates `out = A * B` as a zero fill followed by a GEMM that adds to out; with a BLAS behind Eigen this
+  /// function calls GEMM once with beta = 0 instead. (OpenBLAS 0.3.21's general path, profiled at width 512, still
+  /// clears the output before adding the product to it: callgrind shows sgemm_beta calling memset.)
   template <class In, class Out>
   static void overwrite_product(const ConstMatrixMap<Scalar>& w, bool transpose_w, const In& h, Out& out) {
 #if defined(EIGEN_USE_BLAS)
