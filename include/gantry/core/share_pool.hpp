@@ -134,9 +134,10 @@ inline void spin_pause() {
 /// While alive, products on the calling thread run on that thread alone: neither Eigen (which reads this thread's
 /// OpenMP setting) nor OpenBLAS (EIGEN_USE_BLAS; its count is process-wide) threads inside a piece, where two
 /// pieces with two threads each would put four threads on two cores, and where a product's bits would depend on
-/// how many threads cut it (OpenBLAS gives other last bits on 2 threads than on 1). The previous counts come back
-/// at the end. OpenBLAS's count is shared by every thread, so it is held at 1 from the first live instance in the
-/// process to the last: a job that ends does not hand another thread's running job multi-threaded products.
+/// how many threads cut it (OpenBLAS's Haswell and Zen kernels give other last bits on 2 threads than on 1). The
+/// previous counts come back at the end. OpenBLAS's count is shared by every thread, so it is held at 1 from the
+/// first live instance in the process to the last: a job that ends does not hand another thread's running job
+/// multi-threaded products.
 class SingleThreadedProducts {
  public:
   SingleThreadedProducts() : omp_threads_(omp_get_max_threads()) {
