@@ -210,11 +210,8 @@ class SharePool {
       for (int i = 0; i < pieces; ++i) task(i);
       return;
     }
-    if (!take(threads - 1)) {
-      // Another thread's job holds the pool: the same pieces here, with products single-threaded as on the pool,
-      // so that they give the same bits.
-      const SingleThreadedProducts single_threaded;
-      for (int i = 0; i < pieces; ++i) task(i);
+    if (!take(threads - 1)) {  // another thread's job holds the pool, or no helper could start
+      run_here(pieces, task);
       return;
     }
     const HelperAdvisor::Clock::time_point start = HelperAdvisor::Clock::now();
@@ -280,16 +277,23 @@ class SharePool {
     return true;
   }
 
+  /// Every piece of a split job on the calling thread, products single-threaded as on the pool, so that the pieces
+  /// give the bits they give there.
+  template <class Task>
+  static void run_here(int pieces, Task& task) {
+    const SingleThreadedProducts single_threaded;
+    for (int i = 0; i < pieces; ++i) task(i);
+  }
+
   /// The pieces of a job the advisor keeps on the calling thread, while it holds the pool (the advisor is the
-  /// pool's: only the holder reads or writes it), products single-threaded as on the pool.
+  /// pool's: only the holder reads or writes it).
   template <class Task>
   void run_alone(int pieces, Task& task) {
     struct Release {
       std::atomic<bool>& busy;
       ~Release() { busy.store(false, std::memory_order_release); }
-    } release{busy_};
-    const SingleThreadedProducts single_threaded;
-    for (int i = 0; i < pieces; ++i) task(i);
+    } release{busy_};  // declared first: released after run_here has restored the thread counts
+    run_here(pieces, task);
   }
 
   /// Claims and runs pieces of job `generation` until none is left; returns how many this thread ran. With
