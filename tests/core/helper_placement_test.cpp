@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 // A helper thread keeping off the calling thread's CPU (core/helper_placement.hpp): on Linux it leaves that CPU
-// at once and gets every CPU it started with back; with one CPU to run on, or elsewhere, it stays as it is.
+// at once and gets every CPU it started with back; with one CPU to run on, or elsewhere, it stays as it is; pinned
+// by another thread (a CPU lent by the calling thread), it takes its CPUs back.
 
 #include <gantry/core/helper_placement.hpp>
 
+#include <atomic>
 #include <thread>
 
 #include "catch.hpp"
 
 using gantry::detail::current_cpu;
+using gantry::detail::current_thread_id;
 using gantry::detail::HelperPlacement;
 
 #if defined(__linux__)
@@ -95,6 +98,50 @@ TEST_CASE("a helper restricted to one CPU stays on it", "[core][threads]") {
   REQUIRE(seen.pinned_ok);
   CHECK(seen.avoided == -1);
   CHECK(same_cpus(seen.after, seen.pinned));
+}
+
+TEST_CASE("a helper pinned to another thread's CPU takes every CPU it started with back", "[core][threads]") {
+  // SharePool lends a helper the calling thread's CPU with pin_thread(); the helper then calls reclaim().
+  cpu_set_t started_with;
+  CPU_ZERO(&started_with);
+  REQUIRE(sched_getaffinity(0, sizeof started_with, &started_with) == 0);
+  int target = -1;  // the last CPU this process may use
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &started_with)) target = c;
+  REQUIRE(target >= 0);
+
+  std::atomic<long> helper_id{0};
+  std::atomic<bool> pinned{false};
+  struct Seen {
+    cpu_set_t while_pinned{}, reclaimed{};
+    int cpu_while_pinned = -1, avoided_before = -2, avoided_after = -2;
+  } seen;
+  std::thread helper([&] {
+    HelperPlacement placement;
+    for (int attempt = 0; attempt < 100 && placement.avoided() < 0; ++attempt)
+      placement.keep_off(current_cpu());  // kept off some CPU first (with two or more), as in a job
+    seen.avoided_before = placement.avoided();
+    helper_id = current_thread_id();
+    while (!pinned) std::this_thread::yield();
+    seen.cpu_while_pinned = current_cpu();
+    sched_getaffinity(0, sizeof seen.while_pinned, &seen.while_pinned);
+    placement.reclaim();
+    seen.avoided_after = placement.avoided();
+    sched_getaffinity(0, sizeof seen.reclaimed, &seen.reclaimed);
+  });
+  while (helper_id == 0) std::this_thread::yield();
+  const bool pinned_ok = gantry::detail::pin_thread(helper_id, target);
+  pinned = true;
+  helper.join();
+
+  REQUIRE(pinned_ok);
+  CHECK(seen.cpu_while_pinned == target);  // the OS moved it before pin_thread returned
+  CHECK(CPU_COUNT(&seen.while_pinned) == 1);
+  CHECK(CPU_ISSET(target, &seen.while_pinned));
+  if (CPU_COUNT(&started_with) >= 2) CHECK(seen.avoided_before >= 0);
+  CHECK(seen.avoided_after == -1);
+  CHECK(same_cpus(seen.reclaimed, started_with));
+  CHECK_FALSE(gantry::detail::pin_thread(0, target));  // no such thread id: refused, not this thread
 }
 
 #else

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The pool that runs split jobs (core/share_pool.hpp): how jobs are cut into pieces, that every piece runs once,
-// exceptions, nesting, concurrent callers, sums that are the same bits under any schedule, and a slow thread that
-// takes fewer pieces. The threaded parts need OpenMP (without it thread_count() is 1 and every job one piece).
+// exceptions, nesting, concurrent callers, sums that are the same bits under any schedule, a slow thread that
+// takes fewer pieces, and (Linux) a helper on a shared core lent the calling thread's CPU. The threaded parts need
+// OpenMP (without it thread_count() is 1 and every job one piece).
 
 #include <gantry/core/share_pool.hpp>
 
@@ -10,6 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
+#include <initializer_list>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -18,6 +21,10 @@
 
 #include "catch.hpp"
 #include "support/threads.hpp"
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 using gantry::Index;
 using gantry::Matrix;
@@ -361,5 +368,112 @@ TEST_CASE("helpers that keep the calling thread waiting are kept out, unless ada
     CHECK(joined < jobs / 2);
   }
 }
+
+#if defined(__linux__)
+
+namespace {
+
+/// Spins until the calling thread has run for `cpu_time` (not wall time: a thread that waits for its turn on a
+/// shared core takes longer).
+void run_for(std::chrono::nanoseconds cpu_time) {
+  const auto used = [] {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  };
+  const auto until = used() + cpu_time;
+  while (used() < until) {
+  }
+}
+
+/// Restores the calling thread's affinity at the end of a scope.
+struct AffinityScope {
+  cpu_set_t before{};
+  bool known = sched_getaffinity(0, sizeof before, &before) == 0;
+  ~AffinityScope() {
+    if (known) sched_setaffinity(0, sizeof before, &before);
+  }
+};
+
+bool set_cpus(std::initializer_list<int> cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("a helper on a shared core holding a long job's last piece is lent the calling thread's CPU",
+          "[core][threads]") {
+  // The calling thread runs on CPU a alone; its helper on CPU b, where another thread spins all the time. Pieces
+  // are 4 ms of CPU time, so the helper's takes ~8 ms of wall time and the calling thread runs out of pieces
+  // first: it should lend the helper its CPU. The pieces are the same, so the results are too; what can go wrong
+  // is a job that never ends, a piece run twice or not at all, or a helper left pinned to the calling thread's CPU.
+  const ThreadCountScope restore;
+  const AffinityScope restore_affinity;
+  SplitOptions options;
+  options.adaptive_helpers = false;  // the helper joins every job, however slow
+  options.preemption_aware_helpers = true;
+  const gantry::test::SplitOptionsScope restore_options;
+  gantry::set_split_options(options);
+  gantry::set_thread_count(2);
+
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
+    if (CPU_ISSET(c, &restore_affinity.before)) cpus.push_back(c);
+  if (cpus.size() < 2 || !gantry::detail::RunQueueWait().available()) {
+    WARN("needs two CPUs and the kernel's run-queue counts: a helper here cannot see a shared core, so nothing is "
+         "lent (the pool then waits as before, which the other tests check)");
+    return;
+  }
+  detail::SharePool& pool = detail::SharePool::instance();
+  if (pool.helper_count() > 0 && CPU_COUNT(&restore_affinity.before) > 2) {
+    WARN("the pool's helper started earlier in this process, free to use CPUs other than the two this test "
+         "shares out: run this test case alone (ctest does) to check lending");
+    return;
+  }
+  const int a = cpus[0], b = cpus[1];
+  REQUIRE(set_cpus({a, b}));  // the helper starts from this thread's CPUs
+  detail::run_shares(2, [](int, int) {});
+  REQUIRE(set_cpus({a}));
+
+  std::atomic<bool> stop{false};
+  std::thread other([&] {  // another process's busy loop, on the helper's CPU
+    if (!set_cpus({b})) return;
+    while (!stop.load(std::memory_order_relaxed)) {
+    }
+  });
+  const std::thread::id home = std::this_thread::get_id();
+  const long lent_before = pool.lent_cpu_count();
+  int jobs = 0, jobs_after_lending = 0, pieces_wrong = 0, helper_pieces = 0, helper_pieces_pinned = 0;
+  for (; jobs < 200 && jobs_after_lending < 10; ++jobs) {
+    std::array<std::atomic<int>, 2> ran{};
+    detail::run_shares(2, [&](int i, int) {
+      if (std::this_thread::get_id() != home) {
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        sched_getaffinity(0, sizeof mine, &mine);
+        ++helper_pieces;
+        if (CPU_COUNT(&mine) == 1 && CPU_ISSET(a, &mine)) ++helper_pieces_pinned;  // still lent: must not be
+      }
+      ++ran[i];
+      run_for(std::chrono::milliseconds(4));
+    });
+    if (ran[0] != 1 || ran[1] != 1) ++pieces_wrong;
+    if (pool.lent_cpu_count() > lent_before) ++jobs_after_lending;
+  }
+  stop = true;
+  other.join();
+  INFO(jobs << " jobs, " << pool.lent_cpu_count() - lent_before << " lent the CPU, helper ran " << helper_pieces
+            << " pieces");
+  CHECK(pieces_wrong == 0);
+  CHECK(pool.lent_cpu_count() > lent_before);
+  CHECK(helper_pieces > 0);
+  // A helper lent the CPU gives it back after the piece it held: it never starts another one pinned there.
+  CHECK(helper_pieces_pinned == 0);
+}
+
+#endif  // __linux__
 
 #endif  // _OPENMP

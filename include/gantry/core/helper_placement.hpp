@@ -5,6 +5,8 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace gantry::detail {
@@ -15,6 +17,32 @@ inline int current_cpu() {
   return sched_getcpu();
 #else
   return -1;
+#endif
+}
+
+/// The calling thread's id for the OS (what pin_thread() takes), or 0 where there is none.
+inline long current_thread_id() {
+#if defined(__linux__)
+  return static_cast<long>(::syscall(SYS_gettid));
+#else
+  return 0;
+#endif
+}
+
+/// Lets the thread `thread_id` (of this process) run on `cpu` only, which moves it there at once, even while it
+/// waits for its turn on another CPU. False when the system refuses (or elsewhere than Linux). The thread gets
+/// its own CPUs back with HelperPlacement::reclaim().
+inline bool pin_thread(long thread_id, int cpu) {
+#if defined(__linux__)
+  if (thread_id <= 0 || cpu < 0 || cpu >= CPU_SETSIZE) return false;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  return sched_setaffinity(static_cast<pid_t>(thread_id), sizeof one, &one) == 0;
+#else
+  (void)thread_id;
+  (void)cpu;
+  return false;
 #endif
 }
 
@@ -30,14 +58,18 @@ inline int current_cpu() {
 /// affinity, never the calling thread's, and never leaves itself without a CPU. Linux only; elsewhere nothing.
 class HelperPlacement {
  public:
+  /// Made on the helper's own thread: notes the CPUs it starts with.
+  HelperPlacement() {
+#if defined(__linux__)
+    CPU_ZERO(&started_with_);
+    known_ = sched_getaffinity(0, sizeof started_with_, &started_with_) == 0;
+#endif
+  }
+
   /// At the start of a job whose calling thread runs on `caller_cpu` (-1: unknown, keep the CPUs it started with).
   void keep_off(int caller_cpu) {
 #if defined(__linux__)
-    if (!known_) {
-      CPU_ZERO(&started_with_);
-      if (sched_getaffinity(0, sizeof started_with_, &started_with_) != 0) return;
-      known_ = true;
-    }
+    if (!known_) return;
     if (avoided_ >= 0 && avoided_ != caller_cpu) restore();
     if (caller_cpu < 0 || caller_cpu == avoided_ || current_cpu() != caller_cpu) return;
     if (caller_cpu >= CPU_SETSIZE || !CPU_ISSET(caller_cpu, &started_with_)) return;
@@ -56,6 +88,15 @@ class HelperPlacement {
     if (avoided_ < 0) return;
     if (sched_setaffinity(0, sizeof started_with_, &started_with_) == 0) avoided_ = -1;
 #endif
+  }
+
+  /// Every CPU the helper started with again, after another thread changed its affinity (pin_thread): what it
+  /// kept off before is forgotten. Call on the helper's own thread.
+  void reclaim() {
+#if defined(__linux__)
+    if (known_ && sched_setaffinity(0, sizeof started_with_, &started_with_) != 0) return;
+#endif
+    avoided_ = -1;
   }
 
   /// The calling thread's CPU this helper keeps off now (-1: none).
