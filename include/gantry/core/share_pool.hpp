@@ -434,8 +434,9 @@ class SharePool {
 
   /// Lending a helper the calling thread's CPU costs two affinity changes, a sleep and a wake-up, and moves the
   /// helper's piece to a cold cache: it pays only in jobs whose pieces outlast the OS's turns on a shared core
-  /// (1.5-3 ms). Measured under a busy loop: +25-28 % at width 512 (pieces of ~5 ms); in jobs of 0.1-1 ms (widths
-  /// 64 and 128), lending after 0.2-1 ms of waiting cost 5-19 %.
+  /// (1.5-3 ms). Measured under a busy loop: +18-32 % at width 512 (pieces of ~5 ms); in jobs of 0.1-1 ms (widths
+  /// 64 and 128), lending after 0.2-1 ms of waiting cost 5-19 % (docs/PERFORMANCE.md, "Lending the calling
+  /// thread's CPU").
   static constexpr HelperAdvisor::Clock::duration lend_after_pieces = std::chrono::milliseconds(2);
   static constexpr HelperAdvisor::Clock::duration lend_after_wait = std::chrono::microseconds(200);
 
