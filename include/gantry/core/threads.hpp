@@ -62,9 +62,9 @@ struct SplitOptions {
   /// a quarter of the time or more, core/contention_watch.hpp) spins up to 2 ms for the next job before it
   /// sleeps, since a helper that sleeps gives its turn on that core away. And the calling thread, once it has run
   /// out of pieces of a long job (2 ms or more of its own) while such a helper still holds one, lends that helper
-  /// its CPU and sleeps until the piece is done (the helper then takes its own CPUs back). The pieces, and so the
-  /// results, stay the same. false: helpers stay where the OS puts them and spin only briefly, as on a core of
-  /// their own, and the calling thread waits for them on its CPU.
+  /// its CPU and yields to it until the piece is done (the helper then takes its own CPUs back). The pieces, and
+  /// so the results, stay the same. false: helpers stay where the OS puts them and spin only briefly, as on a
+  /// core of their own, and the calling thread waits for them on its CPU.
   bool preemption_aware_helpers = true;
 
   void validate() const {
