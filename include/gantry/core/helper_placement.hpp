@@ -84,10 +84,7 @@ class HelperPlacement {
 
   /// Every CPU the helper started with again.
   void restore() {
-#if defined(__linux__)
-    if (avoided_ < 0) return;
-    if (sched_setaffinity(0, sizeof started_with_, &started_with_) == 0) avoided_ = -1;
-#endif
+    if (avoided_ >= 0) reclaim();
   }
 
   /// Every CPU the helper started with again, after another thread changed its affinity (pin_thread): what it

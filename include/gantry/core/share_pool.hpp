@@ -357,6 +357,11 @@ class SharePool {
     ContentionWatch contention;
     HelperPlacement placement;
     slot.thread_id.store(current_thread_id(), std::memory_order_relaxed);
+    const auto reclaim_if_lent = [&] {  // the calling thread pinned this helper to its CPU (lend_cpu())
+      if (!slot.lent.exchange(false, std::memory_order_acq_rel)) return false;
+      placement.reclaim();
+      return true;
+    };
     std::uint64_t seen = 0;
     for (;;) {
       std::uint64_t generation = seen;
@@ -387,17 +392,14 @@ class SharePool {
       // Read after the generation (acquire): this job's values or a later job's, whose claims then fail in work().
       if (index >= active_helpers_.load(std::memory_order_relaxed)) continue;
       const bool aware = preemption_aware_.load(std::memory_order_relaxed);
-      if (slot.lent.exchange(false, std::memory_order_acq_rel)) placement.reclaim();  // lent after its last piece
+      reclaim_if_lent();  // lent after its last piece of the previous job
       if (aware)
         placement.keep_off(caller_cpu_.load(std::memory_order_relaxed));
       else
         placement.restore();
       work(generation, &slot, aware);
-      if (slot.lent.exchange(false, std::memory_order_acq_rel)) {
-        // Off the calling thread's CPU again at once, rather than spinning there for the next job.
-        placement.reclaim();
-        if (aware) placement.keep_off(caller_cpu_.load(std::memory_order_relaxed));
-      }
+      // Off the calling thread's CPU again at once, rather than spinning there for the next job.
+      if (reclaim_if_lent() && aware) placement.keep_off(caller_cpu_.load(std::memory_order_relaxed));
     }
   }
 
@@ -412,7 +414,7 @@ class SharePool {
   bool lend_cpu(int pieces, int helpers) {
     const int cpu = current_cpu();
     if (cpu < 0) return false;
-    for (int i = 0; i < helpers && i < static_cast<int>(slots_.size()); ++i) {
+    for (int i = 0; i < helpers; ++i) {  // take() made a slot for each
       HelperSlot& slot = slots_[i];
       if (!slot.holding.load(std::memory_order_relaxed) || !slot.shared.load(std::memory_order_relaxed)) continue;
       slot.lent.store(true, std::memory_order_release);  // before the pin: the helper may check it at any time
@@ -427,8 +429,8 @@ class SharePool {
     return false;
   }
 
-  /// Lending a helper the calling thread's CPU costs two affinity changes, a sleep and a wake-up, and moves the
-  /// helper's piece to a cold cache: it pays only in jobs whose pieces outlast the OS's turns on a shared core
+  /// Lending a helper the calling thread's CPU costs two affinity changes and two switches between threads, and
+  /// moves the helper's piece to a cold cache: it pays only in jobs whose pieces outlast the OS's turns on a shared core
   /// (1.5-3 ms). Measured under a busy loop: +18-32 % at width 512 (pieces of ~5 ms); in jobs of 0.1-1 ms (widths
   /// 64 and 128), lending after 0.2-1 ms of waiting cost 5-19 % (docs/PERFORMANCE.md, "Lending the calling
   /// thread's CPU").
